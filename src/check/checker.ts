@@ -1,0 +1,198 @@
+/**
+ * The conformance checker. It replays what the two sides recorded — buffers made available (in
+ * order) and used entries (as written) — through the same ordering tracker the rings use, and
+ * checks the rules of the spec and the proposal:
+ *   each buffer used exactly once; never used before it was available; len within the writable
+ *   capacity; FLUSH only with no hole behind it; a batch only right after a FLUSH entry (otherwise
+ *   the entry names one buffer, and anything it skipped shows up as a duplicate / out-of-order use);
+ *   IN_ORDER entries in order; data intact end to end; no lost wake-up; the driver reclaimed
+ *   exactly what each entry stands for.
+ * Avail events are ingested lazily (only as far as a used entry needs), so a trace needs no
+ * timestamps: every buffer made available before the one an entry names is already known.
+ */
+import { UsedTracker } from '../order/tracker.js';
+import type { OrderMode, RingKind } from '../spec/features.js';
+import { isVqError } from '../errors.js';
+
+export interface Violation {
+  rule: string;
+  message: string;
+  /** Index into the used entries (in the order written), or null for whole-run rules. */
+  entry: number | null;
+  id: number | null;
+}
+
+export interface CheckerOptions {
+  ring: RingKind;
+  order: OrderMode;
+  queueSize: number;
+  /** Largest buffer id + 1 (split: queue size; packed: queue size for vqlab's driver). */
+  maxId?: number;
+  /** PARTIAL_ORDER negotiated (FLUSH allowed); defaults to order === 'partial'. */
+  flushAllowed?: boolean;
+  /** Ordering window (buffers from oldest outstanding to newest); defaults to the queue size. */
+  window?: number;
+  /** Capacity of the pending-avail queue (live: the event log size plus the queue size). */
+  pendingCapacity?: number;
+}
+
+export const UNKNOWN_CAPACITY = 0xffffffff;
+
+export class Checker {
+  readonly tracker: UsedTracker;
+  readonly violations: Violation[] = [];
+  private readonly pendId: Uint16Array;
+  private readonly pendCap: Uint32Array;
+  private pendHead = 0;
+  private pendCount = 0;
+  private readonly pendMask: number;
+  /** Per used entry (by index, modulo a window), how many buffers it completed: to check reclaims. */
+  private readonly expect: Uint32Array;
+  private readonly expectMask: number;
+  usedEntries = 0;
+  reclaimEntries = 0;
+  buffersAvailable = 0;
+  buffersUsed = 0;
+  batchedEntries = 0;
+  flushes = 0;
+  duplicated = 0;
+  private failed = false;
+
+  constructor(readonly opts: CheckerOptions) {
+    const maxId = opts.maxId ?? (opts.ring === 'split' ? opts.queueSize : 65536);
+    this.tracker = new UsedTracker(opts.window ?? opts.queueSize, maxId, opts.order, opts.flushAllowed ?? opts.order === 'partial', 'checker');
+    let cap = 1;
+    while (cap < (opts.pendingCapacity ?? 1 << 16)) cap <<= 1;
+    this.pendMask = cap - 1;
+    this.pendId = new Uint16Array(cap);
+    this.pendCap = new Uint32Array(cap);
+    let ec = 1;
+    while (ec < (opts.window ?? opts.queueSize) * 2) ec <<= 1;
+    this.expectMask = ec - 1;
+    this.expect = new Uint32Array(ec);
+  }
+
+  get ok(): boolean { return this.violations.length === 0; }
+  get outstanding(): number { return this.tracker.outstanding + this.pendCount; }
+
+  private violate(rule: string, message: string, entry: number | null, id: number | null): void {
+    this.violations.push({ rule, message, entry, id });
+  }
+
+  /** The driver made buffer `id` available (with `capacity` writable bytes). */
+  avail(id: number, capacity = UNKNOWN_CAPACITY): void {
+    if (this.pendCount > this.pendMask) {
+      this.violate('CHECKER_OVERFLOW', 'more buffers made available than the checker can hold un-used', null, id);
+      this.failed = true;
+      return;
+    }
+    const i = (this.pendHead + this.pendCount) & this.pendMask;
+    this.pendId[i] = id;
+    this.pendCap[i] = capacity;
+    this.pendCount++;
+    this.buffersAvailable++;
+  }
+
+  private ingestOne(): void {
+    const i = this.pendHead;
+    this.pendHead = (i + 1) & this.pendMask;
+    this.pendCount--;
+    this.tracker.makeAvailable(this.pendId[i], 1, this.pendCap[i]);
+  }
+
+  /** The device wrote a used entry. Returns false once a violation has been found. */
+  used(id: number, len: number, flush: boolean): boolean {
+    const entry = this.usedEntries++;
+    if (this.failed) return false;
+    const tr = this.tracker;
+    try {
+      // Never used before it was available: pull in avail events until the id is outstanding
+      // (never more than a queue's worth in flight). If it still is not, onUsed names the rule.
+      while (!tr.isOutstanding(id) && this.pendCount > 0 && tr.inFlight < tr.window) this.ingestOne();
+      const k = tr.onUsed(id, flush, len);
+      this.expect[entry & this.expectMask] = k;
+      this.buffersUsed += k;
+      if (k > 1) this.batchedEntries++;
+      if (flush) this.flushes++;
+      return true;
+    } catch (e) {
+      if (!isVqError(e)) throw e;
+      if (e.code === 'USED_ID_NOT_OUTSTANDING' || e.code === 'USED_OUT_OF_ORDER') this.duplicated++;
+      this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), entry, id);
+      this.failed = true;
+      return false;
+    }
+  }
+
+  /** The driver reclaimed an entry naming `id` and completed `count` buffers with it. */
+  reclaim(id: number, count: number): void {
+    const entry = this.reclaimEntries++;
+    if (this.failed || entry >= this.usedEntries) return;
+    const want = this.expect[entry & this.expectMask];
+    if (want !== count) {
+      this.violate('RECLAIM_MISMATCH', `driver reclaimed ${count} buffer(s) for used entry ${entry} (id ${id}); the entry stands for ${want}`, entry, id);
+      this.failed = true;
+    }
+  }
+
+  corrupted(side: 'driver' | 'device', id: number, seq: number): void {
+    this.violate('DATA_CORRUPTED', `${side} found a wrong data pattern in buffer id ${id} (seq ${seq})`, null, id);
+  }
+
+  lostWakeup(side: 'driver' | 'device'): void {
+    this.violate('LOST_WAKEUP', `${side} slept with notifications enabled while work was published, and no notification came`, null, null);
+  }
+
+  /** End of trace: everything made available must have been used. Returns buffers never used. */
+  finish(expectAllUsed: boolean): number {
+    const lost = this.outstanding;
+    if (expectAllUsed && lost > 0 && !this.failed) {
+      this.violate('LOST_BUFFER', `${lost} buffer(s) made available were never used`, null, null);
+    }
+    return lost;
+  }
+}
+
+export interface TraceInput {
+  ring: RingKind;
+  order: OrderMode;
+  queue_size: number;
+  avail: number[];
+  used: { id: number; len?: number; flush?: boolean }[];
+  /** Optional writable capacity per buffer id (len rule); unknown capacities are not checked. */
+  capacity?: Record<string, number>;
+  /** Require every buffer made available to be used (default false: a trace may end mid-run). */
+  complete?: boolean;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  first_bad: number | null;
+  rule: string;
+  message?: string;
+  used_entries: number;
+  buffers_used: number;
+  batched_entries: number;
+  flushes: number;
+}
+
+/** `vqlab check`: the same checker over a trace given as JSON. */
+export function checkTrace(t: TraceInput): CheckResult {
+  const c = new Checker({ ring: t.ring, order: t.order, queueSize: t.queue_size, pendingCapacity: t.avail.length + 1 });
+  for (const id of t.avail) c.avail(id, t.capacity?.[String(id)] ?? UNKNOWN_CAPACITY);
+  for (const u of t.used) {
+    if (!c.used(u.id, u.len ?? 0, u.flush === true)) break;
+  }
+  c.finish(t.complete === true);
+  const v = c.violations[0];
+  return {
+    ok: c.ok,
+    first_bad: v ? v.entry : null,
+    rule: v ? v.rule : 'ok',
+    ...(v ? { message: v.message } : {}),
+    used_entries: t.used.length,
+    buffers_used: c.buffersUsed,
+    batched_entries: c.batchedEntries,
+    flushes: c.flushes,
+  };
+}

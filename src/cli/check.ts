@@ -1,0 +1,43 @@
+/** `vqlab check`: the live checker's rules over a trace from any implementation. */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { checkTrace, type TraceInput } from '../check/checker.js';
+import { EXIT_OK, EXIT_VIOLATION, printJson, UsageError } from './common.js';
+
+export function parseTrace(text: string, source: string): TraceInput {
+  let t: unknown;
+  try { t = JSON.parse(text); } catch (e) { throw new UsageError(`${source}: not valid JSON (${(e as Error).message})`); }
+  const o = t as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError(`${source}: expected one JSON object`);
+  if (o.ring !== 'split' && o.ring !== 'packed') throw new UsageError(`${source}: "ring" must be "split" or "packed"`);
+  if (o.order !== 'none' && o.order !== 'in-order' && o.order !== 'partial') throw new UsageError(`${source}: "order" must be "none", "in-order" or "partial"`);
+  const q = o.queue_size;
+  if (typeof q !== 'number' || !Number.isInteger(q) || q < 1 || q > 32768) throw new UsageError(`${source}: "queue_size" must be an integer in 1..32768`);
+  if (o.ring === 'split' && (q & (q - 1)) !== 0) throw new UsageError(`${source}: split "queue_size" must be a power of 2`);
+  const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffff;
+  if (!Array.isArray(o.avail) || !o.avail.every(isId)) throw new UsageError(`${source}: "avail" must be an array of buffer ids (0..65535)`);
+  if (!Array.isArray(o.used)) throw new UsageError(`${source}: "used" must be an array of {id, len, flush}`);
+  o.used.forEach((u: unknown, i: number) => {
+    const e = u as Record<string, unknown>;
+    if (!e || typeof e !== 'object' || !isId(e.id)) throw new UsageError(`${source}: used[${i}].id must be a buffer id (0..65535)`);
+    if (e.len !== undefined && !(typeof e.len === 'number' && Number.isInteger(e.len) && e.len >= 0 && e.len <= 0xffffffff)) throw new UsageError(`${source}: used[${i}].len must be a 32-bit unsigned integer`);
+    if (e.flush !== undefined && typeof e.flush !== 'boolean') throw new UsageError(`${source}: used[${i}].flush must be a boolean`);
+  });
+  return o as unknown as TraceInput;
+}
+
+export function checkCommand(): Command {
+  return new Command('check')
+    .description('check a trace (JSON: ring, order, queue_size, avail, used) against the ordering rules')
+    .argument('[file]', 'trace file (default: stdin)')
+    .addHelpText('after', `
+Input: {"ring":"split","order":"partial","queue_size":8,"avail":[0,1,2],"used":[{"id":1,"len":16},{"id":0,"len":16,"flush":true},{"id":2,"len":16,"flush":true}]}
+Output: {"ok": bool, "first_bad": index into used or null, "rule": string, ...}. Exit 1 when not ok, 2 on bad input.`)
+    .action((file: string | undefined) => {
+      let text: string;
+      try { text = readFileSync(file ?? 0, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${file ?? 'stdin'}: ${(e as Error).message}`); }
+      const r = checkTrace(parseTrace(text, file ?? 'stdin'));
+      printJson(r);
+      process.exitCode = r.ok ? EXIT_OK : EXIT_VIOLATION;
+    });
+}

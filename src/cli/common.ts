@@ -1,0 +1,48 @@
+/** Shared CLI plumbing: strict number parsers, one-line usage errors with exit code 2. */
+import { InvalidArgumentError } from 'commander';
+
+export const EXIT_OK = 0;
+export const EXIT_VIOLATION = 1;
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {}
+
+/** A strict integer parser for commander (never bare parseInt: commander passes the previous value as radix). */
+export function intArg(name: string, lo: number, hi: number): (v: string) => number {
+  return (v: string) => {
+    const s = v.trim();
+    const n = /^[-+]?\d+(e\d+)?$/i.test(s) ? Number(s) : NaN;
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer in ${lo}..${hi}`);
+    return n;
+  };
+}
+
+export function floatArg(name: string, lo: number, hi: number): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v.trim());
+    if (v.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a number in [${lo}, ${hi}]`);
+    return n;
+  };
+}
+
+export function choiceArg<T extends string>(name: string, choices: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!(choices as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${choices.join('|')}`);
+    return v as T;
+  };
+}
+
+export function printJson(x: unknown): void {
+  process.stdout.write(JSON.stringify(x, null, 2) + '\n');
+}
+
+/** Render rows as an aligned text table. */
+export function table(rows: (string | number)[][], header?: string[]): string {
+  const all = header ? [header, ...rows] : rows;
+  const widths: number[] = [];
+  for (const r of all) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, String(c).length); });
+  const line = (r: (string | number)[]): string => r.map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join('  ').trimEnd();
+  const out = all.map(line);
+  if (header) out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return out.join('\n');
+}

@@ -1,0 +1,38 @@
+/** The `vqlab` command line. */
+import { Command, CommanderError } from 'commander';
+import { runCommand } from './run.js';
+import { checkCommand } from './check.js';
+import { layoutCommand } from './layout.js';
+import { EXIT_USAGE, UsageError } from './common.js';
+import { isVqError } from '../errors.js';
+
+export function buildProgram(): Command {
+  const program = new Command('vqlab')
+    .description('a laboratory for virtio virtqueues: split and packed rings, IN_ORDER and PARTIAL_ORDER,\ndriver and device in two worker threads over one SharedArrayBuffer')
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  for (const c of [runCommand(), checkCommand(), layoutCommand()]) program.addCommand(c.exitOverride());
+  // Commander prints its own message; we only set the exit code.
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_USAGE;
+    }
+    if (e instanceof UsageError || (isVqError(e) && (e.code === 'BAD_CONFIG' || e.code === 'BAD_QUEUE_SIZE' || e.code === 'FEATURE_CONFLICT' || e.code === 'FEATURE_NOT_OFFERED'))) {
+      process.stderr.write(`vqlab: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`vqlab: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,20 @@
+/** `vqlab layout`: a queue's memory map. */
+import { Command } from 'commander';
+import { packedRingLayout, splitRingLayout } from '../spec/layout.js';
+import { choiceArg, intArg, printJson, table } from './common.js';
+
+export function layoutCommand(): Command {
+  return new Command('layout')
+    .description('print the memory map of a queue (offsets and sizes with the spec alignments)')
+    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), 'split')
+    .option('--queue-size <n>', 'queue size', intArg('--queue-size', 1, 32768), 256)
+    .option('--json', 'print JSON', false)
+    .action((o: { ring: 'split' | 'packed'; queueSize: number; json: boolean }) => {
+      const l = o.ring === 'split' ? splitRingLayout(o.queueSize) : packedRingLayout(o.queueSize);
+      if (o.json) { printJson(l); return; }
+      const rows = Object.entries(l)
+        .filter(([, v]) => typeof v === 'object')
+        .map(([k, v]) => { const r = v as { offset: number; size: number }; return [k, r.offset, r.size, r.offset + r.size]; });
+      process.stdout.write(`${o.ring} ring, queue size ${o.queueSize}, ${l.totalSize} bytes\n` + table(rows, ['part', 'offset', 'size', 'end']) + '\n');
+    });
+}

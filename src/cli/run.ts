@@ -1,0 +1,99 @@
+/** `vqlab run`: one two-thread run, summary table or JSON. */
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
+import { runThreaded, type RunResult } from '../harness/run.js';
+import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
+
+export function runCommand(): Command {
+  const d = DEFAULT_CONFIG;
+  return new Command('run')
+    .description('run a virtio driver and device in two worker threads over shared memory, checked live')
+    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
+    .option('--order <mode>', 'none|in-order|partial (VIRTIO_F_IN_ORDER / VIRTIO_F_PARTIAL_ORDER)', choiceArg('--order', ['none', 'in-order', 'partial'] as const), d.order)
+    .option('--event-idx', 'negotiate VIRTIO_F_EVENT_IDX', false)
+    .option('--indirect', 'negotiate VIRTIO_F_INDIRECT_DESC (buffers of 2+ segments use a table)', false)
+    .option('--queue-size <n>', 'queue size (split: power of 2 up to 32768)', intArg('--queue-size', 1, 32768), d.queueSize)
+    .option('--buffers <n>', 'buffers to move through the queue', intArg('--buffers', 1, Number.MAX_SAFE_INTEGER), d.buffers)
+    .option('--segments <n>', 'descriptors per buffer (1: one writable; n>1: 1 readable + n-1 writable)', intArg('--segments', 1, 1024), d.segments)
+    .option('--segment-bytes <n>', 'bytes per segment', intArg('--segment-bytes', 1, 1 << 20), d.segmentBytes)
+    .option('--fault-rate <p>', 'probability a buffer page-faults in the device', floatArg('--fault-rate', 0, 1), d.faultRate)
+    .option('--fault-latency-us <us>', 'time for a fault to resolve (µs)', floatArg('--fault-latency-us', 0, 1e7), d.faultLatencyUs)
+    .option('--notify <mode>', 'poll (busy-poll) | wait (Atomics.wait/notify doorbells)', choiceArg('--notify', ['poll', 'wait'] as const), d.notify)
+    .option('--seed <n>', 'seed for the fault model', intArg('--seed', 0, 0xffffffff), d.seed)
+    .option('--timeout-s <s>', 'end the run (as a failure) after this long', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
+    .option('--stall-timeout-ms <ms>', 'a run with no progress this long fails as STALL (0: derived from the fault latency)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
+    .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
+    .option('--no-check', 'turn the live conformance checker off (no event recording)')
+    .option('--no-verify-data', 'do not write or check data patterns')
+    .option('--json', 'print one JSON object', false)
+    .addHelpText('after', `
+Exit status: 0 when the run completed with no violation, 1 on a violation or failure, 2 on bad usage.
+Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --json`)
+    .action(async (o: Record<string, unknown>) => {
+      const cfg: RunConfig = {
+        ...DEFAULT_CONFIG,
+        ring: o.ring as RunConfig['ring'],
+        order: o.order as RunConfig['order'],
+        eventIdx: o.eventIdx as boolean,
+        indirect: o.indirect as boolean,
+        queueSize: o.queueSize as number,
+        buffers: o.buffers as number,
+        segments: o.segments as number,
+        segmentBytes: o.segmentBytes as number,
+        faultRate: o.faultRate as number,
+        faultLatencyUs: o.faultLatencyUs as number,
+        notify: o.notify as RunConfig['notify'],
+        seed: o.seed as number,
+        timeoutS: o.timeoutS as number,
+        stallTimeoutMs: o.stallTimeoutMs as number,
+        publishBatch: o.publishBatch as number,
+        check: o.check as boolean,
+        verifyData: o.verifyData as boolean,
+      };
+      const ac = new AbortController();
+      const onSigint = (): void => ac.abort();
+      process.once('SIGINT', onSigint);
+      const bar = !o.json && process.stderr.isTTY
+        ? new cliProgress.SingleBar({ format: 'run [{bar}] {percentage}% | {value}/{total} buffers | {faults} faults | {violations} violations', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+        : null;
+      bar?.start(cfg.buffers, 0, { faults: 0, violations: 0 });
+      let result: RunResult;
+      try {
+        result = await runThreaded(cfg, {
+          signal: ac.signal,
+          onProgress: (p) => bar?.update(p.reclaimed, { faults: p.faults, violations: p.violations }),
+        });
+      } finally {
+        bar?.stop();
+        process.removeListener('SIGINT', onSigint);
+      }
+      if (o.json) printJson(result);
+      else process.stdout.write(formatRun(result) + '\n');
+      process.exitCode = result.ok ? EXIT_OK : EXIT_VIOLATION;
+    });
+}
+
+export function formatRun(r: RunResult): string {
+  const rows: (string | number)[][] = [
+    ['ring / order', `${r.ring} / ${r.order}   notify ${r.notify}   queue ${r.queue_size}`],
+    ['features', r.features.join(' ')],
+    ['buffers', `${r.buffers} of ${r.requested_buffers}`],
+    ['throughput', `${(r.buffers_per_s / 1e6).toFixed(3)} M buffers/s in ${r.elapsed_ms.toFixed(1)} ms`],
+    ['latency µs', `p50 ${r.latency_us.p50}   p99 ${r.latency_us.p99}   max ${r.latency_us.max}`],
+    ['used entries', `${r.used_entries} (${r.used_entries_per_buffer} per buffer; ${r.batched_entries} batches covering ${r.buffers_in_batches} buffers; ${r.flushes} FLUSH)`],
+    ['faults', `${r.faults} (device stalled ${r.stall_ms} ms; at most ${r.max_faults_pending} pending)`],
+    ['notifications', `${r.kicks} kicks, ${r.interrupts} interrupts (${r.kicks_per_1000} / ${r.interrupts_per_1000} per 1000 buffers)`],
+    ['checker', r.check ? `on: lost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}, lost wake-ups ${r.lost_wakeups}` : 'off'],
+    ['result', r.ok ? 'OK' : `FAILED (seed ${r.seed})`],
+  ];
+  let s = table(rows);
+  for (const v of r.violations.slice(0, 5)) {
+    s += `\nviolation ${v.rule}${v.entry !== null ? ` at used entry ${v.entry}` : ''}${v.id !== null ? ` (id ${v.id})` : ''}: ${v.message} [seed ${v.seed}]`;
+  }
+  if (r.failure) {
+    s += `\nfailure ${r.failure.code} (${r.failure.side}): ${r.failure.message}`;
+    s += `\n  driver: ${JSON.stringify(r.failure.driver)}\n  device: ${JSON.stringify(r.failure.device)}\n  queue: ${JSON.stringify(r.failure.queue)}`;
+  }
+  return s;
+}

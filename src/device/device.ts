@@ -1,0 +1,306 @@
+/**
+ * The device model, above the ring: pops available chains, "processes" them (checks the driver's
+ * pattern in the readable bytes, writes its own pattern into the writable bytes), and writes used
+ * entries under the negotiated ordering. A seeded fault model makes some buffers fault:
+ *  - IN_ORDER: the queue stalls until the fault resolves (head-of-line blocking), then batches;
+ *  - no ordering feature: the device goes on, and never batches;
+ *  - PARTIAL_ORDER: it goes on out of order, sets FLUSH once no hole is left, then batches again.
+ * Ring-agnostic: the layout-specific part is a DeviceRing (split or packed).
+ */
+import type { DeviceRing } from '../ring/types.js';
+import type { MemoryOps } from '../memory/ops.js';
+import { DB_IRQ, DB_KICK, type Doorbells } from '../memory/doorbell.js';
+import type { Negotiated } from '../spec/features.js';
+import { UsedTracker } from '../order/tracker.js';
+import { Chain } from '../ring/chain.js';
+import { FaultModel } from './faults.js';
+import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from './payload.js';
+import {
+  EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_LOST_WAKEUP, EV_RESOLVE, EV_USED, type EventLog,
+} from '../check/events.js';
+import {
+  CTL_DEVICE_STATE, SideState, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS,
+  V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES,
+  V_USED_PUBLISHES, type Control,
+} from '../harness/control.js';
+import { VqError } from '../errors.js';
+
+export interface DeviceConfig {
+  /** Most chains popped per round before used entries are written and published. */
+  popBudget: number;
+  /** Longest chain the device accepts (like virtio-blk's seg_max). */
+  segMax: number;
+  spinBeforeWait: number;
+  wakeTimeoutMs: number;
+  verifyData: boolean;
+  faultRate: number;
+  faultLatencyUs: number;
+  seed: number;
+}
+
+export class VirtioDevice {
+  private readonly chain: Chain;
+  private readonly faults: FaultModel;
+  private readonly stats: Float64Array;
+  private readonly shouldStop: () => boolean;
+  private readonly order: 'none' | 'in-order' | 'partial';
+
+  // Buffers waiting for a fault to resolve: FIFO (one latency for all, so resolve order = fault order),
+  // each with a copy of its chain (in packed, the device's used writes may overwrite the descriptors).
+  private readonly fId: Uint16Array;
+  private readonly fSeq: Uint32Array;
+  private readonly fWeight: Uint16Array;
+  private readonly fAt: Float64Array;
+  private readonly fN: Uint16Array;
+  private readonly fAddr: Float64Array;
+  private readonly fLen: Uint32Array;
+  private readonly fWrite: Uint8Array;
+  private fHead = 0;
+  private fCount = 0;
+  private readonly fCap: number;
+
+  // Pending batch (IN_ORDER, or PARTIAL_ORDER after a flush point): not yet written.
+  private pCount = 0;
+  private pLastId = 0;
+  private pLastLen = 0;
+  private unpublished = 0;
+
+  constructor(
+    readonly ring: DeviceRing,
+    private readonly mem: MemoryOps,
+    features: Negotiated,
+    readonly tracker: UsedTracker,
+    private readonly events: EventLog,
+    private readonly doorbells: Doorbells,
+    private readonly control: Control,
+    private readonly cfg: DeviceConfig,
+    queueSize: number,
+    dmaStart: number,
+  ) {
+    this.order = features.order;
+    this.chain = new Chain(cfg.segMax, dmaStart, mem.size);
+    this.faults = new FaultModel({ rate: cfg.faultRate, latencyUs: cfg.faultLatencyUs, seed: cfg.seed });
+    this.stats = control.device;
+    this.shouldStop = () => control.stopRequested();
+    const cap = this.faults.enabled ? queueSize : 1;
+    this.fCap = cap;
+    this.fId = new Uint16Array(cap);
+    this.fSeq = new Uint32Array(cap);
+    this.fWeight = new Uint16Array(cap);
+    this.fAt = new Float64Array(cap);
+    this.fN = new Uint16Array(cap);
+    this.fAddr = new Float64Array(cap * cfg.segMax);
+    this.fLen = new Uint32Array(cap * cfg.segMax);
+    this.fWrite = new Uint8Array(cap * cfg.segMax);
+  }
+
+  run(): void {
+    const ring = this.ring;
+    const stats = this.stats;
+    this.control.setState(CTL_DEVICE_STATE, SideState.Running);
+    ring.disableKicks();
+    let idleSpins = 0;
+    for (;;) {
+      if (this.control.stopRequested()) break;
+      let progress = 0;
+      if (this.fCount > 0) progress += this.resolveDue(performance.now());
+      let budget = this.cfg.popBudget;
+      while (budget-- > 0 && this.tracker.inFlight < this.tracker.window && ring.pollAvail()) {
+        const c = this.chain;
+        ring.popChain(c);
+        const seq = this.tracker.makeAvailable(c.id, c.weight, c.writeCapacity);
+        stats[V_POPPED]++;
+        progress++;
+        if (this.faults.next()) {
+          this.onFault(c, seq);
+          continue;
+        }
+        this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      }
+      this.flushPending();
+      this.publish();
+      if (progress === 0) {
+        if (this.fCount === 0 && this.control.driverDone()) break;
+        if (++idleSpins >= this.cfg.spinBeforeWait) {
+          idleSpins = 0;
+          this.idle();
+        }
+      } else {
+        idleSpins = 0;
+      }
+    }
+    this.publish();
+    if (this.events.enabled) this.events.publish();
+    this.control.setState(CTL_DEVICE_STATE, SideState.Done);
+  }
+
+  /** A fault on the chain just popped. */
+  private onFault(c: Chain, seq: number): void {
+    const stats = this.stats;
+    stats[V_FAULTS]++;
+    if (this.events.enabled) this.events.push(EV_FAULT | (c.id << 8), seq, this.shouldStop);
+    // Whatever completed before the fault goes out first: it is an in-order prefix.
+    this.flushPending();
+    this.publish();
+    const resolveAt = performance.now() + this.faults.latencyMs;
+    if (this.order === 'in-order') {
+      // Head-of-line blocking: nothing behind this buffer may be used before it.
+      this.control.setState(CTL_DEVICE_STATE, SideState.Stalled);
+      const t0 = performance.now();
+      while (performance.now() < resolveAt) {
+        if (this.control.stopRequested()) return;
+      }
+      stats[V_STALL_MS] += performance.now() - t0;
+      this.control.setState(CTL_DEVICE_STATE, SideState.Running);
+      if (this.events.enabled) this.events.push(EV_RESOLVE | (c.id << 8), seq, this.shouldStop);
+      this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      return;
+    }
+    // none / PARTIAL_ORDER: park the buffer (with a copy of its chain) and go on.
+    if (this.fCount >= this.fCap) throw new VqError('BAD_CONFIG', 'device', 'more faults pending than the queue holds');
+    const slot = (this.fHead + this.fCount) % this.fCap;
+    this.fCount++;
+    if (this.fCount > stats[V_MAX_FAULTS_PENDING]) stats[V_MAX_FAULTS_PENDING] = this.fCount;
+    this.fId[slot] = c.id;
+    this.fSeq[slot] = seq;
+    this.fWeight[slot] = c.weight;
+    this.fAt[slot] = resolveAt;
+    this.fN[slot] = c.n;
+    const base = slot * this.cfg.segMax;
+    for (let k = 0; k < c.n; k++) {
+      this.fAddr[base + k] = c.addr[k];
+      this.fLen[base + k] = c.len[k];
+      this.fWrite[base + k] = c.write[k];
+    }
+  }
+
+  /** Complete parked buffers whose fault has resolved by `now`. */
+  private resolveDue(now: number): number {
+    let done = 0;
+    while (this.fCount > 0 && this.fAt[this.fHead] <= now) {
+      const slot = this.fHead;
+      this.fHead = (this.fHead + 1) % this.fCap;
+      this.fCount--;
+      const id = this.fId[slot];
+      const seq = this.fSeq[slot];
+      if (this.events.enabled) this.events.push(EV_RESOLVE | (id << 8), seq, this.shouldStop);
+      const len = this.process(this.fAddr, this.fLen, this.fWrite, slot * this.cfg.segMax, this.fN[slot], id, seq);
+      this.complete(id, len);
+      done++;
+    }
+    return done;
+  }
+
+  /** Check the readable bytes, fill the writable ones; returns bytes written (the used len). */
+  private process(addr: Float64Array, len: Uint32Array, write: Uint8Array, base: number, n: number, id: number, seq: number): number {
+    let written = 0;
+    let rWord = 0;
+    let wWord = 0;
+    let ok = true;
+    for (let k = base; k < base + n; k++) {
+      const l = len[k];
+      if (write[k]) {
+        if (this.cfg.verifyData) fillPattern(this.mem, addr[k], l, seq, SALT_IN, wWord);
+        wWord += wordsOf(l);
+        written += l;
+      } else {
+        if (this.cfg.verifyData && ok && !checkPattern(this.mem, addr[k], l, seq, SALT_OUT, rWord)) ok = false;
+        rWord += wordsOf(l);
+      }
+    }
+    if (!ok) {
+      this.stats[V_CORRUPTED]++;
+      if (this.events.enabled) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
+    }
+    return written;
+  }
+
+  /** A buffer is done: write its used entry now, or hold it for a batch, as the ordering allows. */
+  private complete(id: number, len: number): void {
+    this.stats[V_COMPLETED]++;
+    if (this.order === 'in-order' || (this.order === 'partial' && this.fCount === 0 && this.tracker.lastFlush)) {
+      // In order since the last flush point: hold it; one entry will stand for the batch.
+      this.pCount++;
+      this.pLastId = id;
+      this.pLastLen = len;
+      return;
+    }
+    this.flushPending();
+    this.writeEntry(id, len, this.order === 'partial' && this.tracker.flushValidAfter(id));
+  }
+
+  /** Write the pending batch as one entry (FLUSH under PARTIAL_ORDER: it is a prefix). */
+  private flushPending(): void {
+    if (this.pCount === 0) return;
+    const n = this.pCount;
+    this.pCount = 0;
+    this.writeEntry(this.pLastId, this.pLastLen, this.order === 'partial');
+    if (this.tracker.count !== n) {
+      throw new VqError('BAD_CONFIG', 'device', `internal: batch of ${n} completed ${this.tracker.count}`);
+    }
+  }
+
+  private writeEntry(id: number, len: number, flush: boolean): void {
+    const tr = this.tracker;
+    tr.onUsed(id, flush, len);
+    this.ring.pushUsed(id, len, flush, tr.weight);
+    this.unpublished++;
+    const stats = this.stats;
+    stats[V_USED_ENTRIES]++;
+    if (tr.count > 1) {
+      stats[V_BATCHED_ENTRIES]++;
+      stats[V_BUFFERS_IN_BATCHES] += tr.count;
+    }
+    if (flush) stats[V_FLUSHES]++;
+    if (this.events.enabled) this.events.push(EV_USED | (id << 8) | (flush ? EV_FLUSH_BIT : 0), len, this.shouldStop);
+  }
+
+  /** Make written entries visible; interrupt if the driver's suppression state asks for it. */
+  private publish(): void {
+    if (this.unpublished === 0) return;
+    this.unpublished = 0;
+    if (this.events.enabled) this.events.publish();
+    this.ring.publishUsed();
+    this.stats[V_USED_PUBLISHES]++;
+    if (this.ring.needInterrupt()) {
+      this.doorbells.ring(DB_IRQ);
+      this.stats[V_INTERRUPTS]++;
+      if (this.events.enabled) this.events.push(EV_IRQ, this.stats[V_USED_ENTRIES] & 0xffff, this.shouldStop);
+    }
+  }
+
+  /** Nothing to do: spin (poll mode), or sleep on the kick doorbell (wait mode), never past a fault's resolve time. */
+  private idle(): void {
+    const db = this.doorbells;
+    let timeout = this.cfg.wakeTimeoutMs;
+    let faultBound = false;
+    if (this.fCount > 0) {
+      const until = this.fAt[this.fHead] - performance.now();
+      if (until <= 0) return;
+      if (until < timeout) { timeout = until; faultBound = true; }
+    }
+    if (db.mode === 'poll') {
+      // Poll mode never sleeps; faults resolve on the next loop.
+      return;
+    }
+    const seen = db.read(DB_KICK);
+    this.ring.enableKicks();
+    this.mem.mb();
+    if (this.ring.pollAvail() || this.control.stopRequested() || this.control.driverDone()) {
+      this.ring.disableKicks();
+      return;
+    }
+    this.control.setState(CTL_DEVICE_STATE, SideState.Waiting);
+    this.stats[V_SLEEPS]++;
+    if (this.events.enabled) this.events.publish();
+    const woke = db.wait(DB_KICK, seen, timeout);
+    this.ring.disableKicks();
+    this.control.setState(CTL_DEVICE_STATE, SideState.Running);
+    if (!woke && !faultBound && this.ring.pollAvail() && !this.control.stopRequested()) {
+      if (!db.wait(DB_KICK, seen, this.cfg.wakeTimeoutMs)) {
+        this.stats[V_LOST_WAKEUPS]++;
+        if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, 0, this.shouldStop);
+      }
+    }
+  }
+}

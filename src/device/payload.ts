@@ -1,0 +1,60 @@
+/**
+ * Verifiable payloads. The driver fills a buffer's readable bytes with a pattern of the buffer's
+ * position in available order (seq); the device checks it, and fills the writable bytes with
+ * another pattern of the same seq, which the driver checks on reclaim. Both sides know seq
+ * independently (the available ring is FIFO), so a buffer used for the wrong id, written twice,
+ * or reclaimed before it was written shows up as corrupted data.
+ */
+import type { MemoryOps } from '../memory/ops.js';
+
+export const SALT_OUT = 0x6f757421; // driver → device
+export const SALT_IN = 0x696e2121;  // device → driver
+
+/** Word i of buffer `seq`'s pattern (i counts across the buffer's segments in one direction). */
+export function patternWord(seq: number, i: number, salt: number): number {
+  let x = (Math.imul(seq, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca77) ^ salt) >>> 0;
+  x ^= x >>> 15;
+  return Math.imul(x, 0x2c1b3c6d) >>> 0;
+}
+
+/** Write the pattern into [addr, addr+len); `first` is the word index of addr within the buffer. */
+export function fillPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): void {
+  const words = len >>> 2;
+  if ((addr & 3) === 0) {
+    for (let i = 0; i < words; i++) mem.st32(addr + 4 * i, patternWord(seq, first + i, salt));
+  } else {
+    for (let i = 0; i < words; i++) {
+      const w = patternWord(seq, first + i, salt);
+      const a = addr + 4 * i;
+      mem.st8(a, w & 0xff); mem.st8(a + 1, (w >>> 8) & 0xff); mem.st8(a + 2, (w >>> 16) & 0xff); mem.st8(a + 3, w >>> 24);
+    }
+  }
+  const rest = len & 3;
+  if (rest) {
+    const w = patternWord(seq, first + words, salt);
+    for (let b = 0; b < rest; b++) mem.st8(addr + 4 * words + b, (w >>> (8 * b)) & 0xff);
+  }
+}
+
+/** True when [addr, addr+len) holds the pattern. */
+export function checkPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): boolean {
+  const words = len >>> 2;
+  if ((addr & 3) === 0) {
+    for (let i = 0; i < words; i++) if (mem.ld32(addr + 4 * i) !== patternWord(seq, first + i, salt)) return false;
+  } else {
+    for (let i = 0; i < words; i++) {
+      const a = addr + 4 * i;
+      const v = (mem.ld8(a) | (mem.ld8(a + 1) << 8) | (mem.ld8(a + 2) << 16) | (mem.ld8(a + 3) << 24)) >>> 0;
+      if (v !== patternWord(seq, first + i, salt)) return false;
+    }
+  }
+  const rest = len & 3;
+  if (rest) {
+    const w = patternWord(seq, first + words, salt);
+    for (let b = 0; b < rest; b++) if (mem.ld8(addr + 4 * words + b) !== ((w >>> (8 * b)) & 0xff)) return false;
+  }
+  return true;
+}
+
+/** Words a segment of `len` bytes takes in the pattern (so segments continue the numbering). */
+export const wordsOf = (len: number): number => (len + 3) >>> 2;

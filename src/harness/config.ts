@@ -1,0 +1,122 @@
+/** Run configuration: defaults, validation with one clear message per problem. */
+import type { OrderMode, RingKind } from '../spec/features.js';
+import type { NotifyMode } from '../memory/doorbell.js';
+import { checkPackedQueueSize, checkSplitQueueSize } from '../spec/layout.js';
+import { VqError } from '../errors.js';
+
+export interface RunConfig {
+  ring: RingKind;
+  order: OrderMode;
+  eventIdx: boolean;
+  indirect: boolean;
+  queueSize: number;
+  buffers: number;
+  segments: number;
+  segmentBytes: number;
+  faultRate: number;
+  faultLatencyUs: number;
+  notify: NotifyMode;
+  seed: number;
+  timeoutS: number;
+  /** Live conformance checker on (event recording + main-thread checking). */
+  check: boolean;
+  /** Data patterns written and verified on both sides. */
+  verifyData: boolean;
+  /** A side that makes no progress this long ends the run (0 = derive from the fault latency). */
+  stallTimeoutMs: number;
+  wakeTimeoutMs: number;
+  publishBatch: number;
+  popBudget: number;
+  spinBeforeWait: number;
+  indirectMin: number;
+  segMax: number;
+  /** Event log records per side (power of two). */
+  eventLogRecords: number;
+  /**
+   * Ordering window: most buffers from the oldest outstanding one to the newest. Under
+   * PARTIAL_ORDER (or none) a faulting buffer holds the oldest position while later buffers
+   * complete and their descriptors are reused, so the span can exceed the queue size; both sides
+   * stop taking new buffers when it reaches this bound.
+   */
+  orderWindow: number;
+}
+
+export const DEFAULT_CONFIG: RunConfig = {
+  ring: 'split',
+  order: 'partial',
+  eventIdx: false,
+  indirect: false,
+  queueSize: 256,
+  buffers: 200_000,
+  segments: 1,
+  segmentBytes: 16,
+  faultRate: 0.01,
+  faultLatencyUs: 50,
+  notify: 'poll',
+  seed: 1,
+  timeoutS: 60,
+  check: true,
+  verifyData: true,
+  stallTimeoutMs: 0,
+  wakeTimeoutMs: 250,
+  publishBatch: 64,
+  popBudget: 64,
+  spinBeforeWait: 200,
+  indirectMin: 2,
+  segMax: 64,
+  eventLogRecords: 1 << 18,
+  orderWindow: 1 << 18,
+};
+
+const RINGS: readonly RingKind[] = ['split', 'packed'];
+const ORDERS: readonly OrderMode[] = ['none', 'in-order', 'partial'];
+const NOTIFY: readonly NotifyMode[] = ['poll', 'wait'];
+
+function bad(msg: string): never {
+  throw new VqError('BAD_CONFIG', 'config', msg);
+}
+
+function intIn(name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
+}
+
+/** Readable / writable split of a buffer's segments: one readable header segment when there are two or more. */
+export function segmentSplit(segments: number): { readable: number; writable: number } {
+  return segments >= 2 ? { readable: 1, writable: segments - 1 } : { readable: 0, writable: 1 };
+}
+
+export function validateConfig(c: RunConfig): RunConfig {
+  if (!RINGS.includes(c.ring)) bad(`--ring must be one of ${RINGS.join('|')}, got ${String(c.ring)}`);
+  if (!ORDERS.includes(c.order)) bad(`--order must be one of ${ORDERS.join('|')}, got ${String(c.order)}`);
+  if (!NOTIFY.includes(c.notify)) bad(`--notify must be one of ${NOTIFY.join('|')}, got ${String(c.notify)}`);
+  if (c.ring === 'split') checkSplitQueueSize(c.queueSize); else checkPackedQueueSize(c.queueSize);
+  if (!Number.isInteger(c.buffers) || c.buffers < 1 || c.buffers > Number.MAX_SAFE_INTEGER) bad(`--buffers must be a positive integer, got ${c.buffers}`);
+  intIn('--segments', c.segments, 1, 1024);
+  intIn('--segment-bytes', c.segmentBytes, 1, 1 << 20);
+  if (!(c.faultRate >= 0 && c.faultRate <= 1)) bad(`--fault-rate must be in [0, 1], got ${c.faultRate}`);
+  if (!(c.faultLatencyUs >= 0 && c.faultLatencyUs <= 10_000_000)) bad(`--fault-latency-us must be in [0, 1e7], got ${c.faultLatencyUs}`);
+  intIn('--seed', c.seed, 0, 0xffffffff);
+  if (!(c.timeoutS > 0 && c.timeoutS <= 7 * 24 * 3600)) bad(`--timeout-s must be positive, got ${c.timeoutS}`);
+  intIn('--publish-batch', c.publishBatch, 1, 1 << 16);
+  intIn('--pop-budget', c.popBudget, 1, 1 << 16);
+  intIn('--spin', c.spinBeforeWait, 1, 1 << 30);
+  if (!(c.wakeTimeoutMs > 0)) bad(`wake timeout must be positive, got ${c.wakeTimeoutMs}`);
+  if (!(c.stallTimeoutMs >= 0)) bad(`--stall-timeout-ms must be >= 0, got ${c.stallTimeoutMs}`);
+  const usesIndirect = c.indirect && c.segments >= c.indirectMin;
+  if (!usesIndirect && c.segments > c.queueSize) {
+    bad(`a buffer of ${c.segments} descriptors cannot fit a queue of ${c.queueSize} (use --indirect or fewer --segments)`);
+  }
+  if (c.segments > c.segMax) bad(`--segments ${c.segments} exceeds the device's seg_max ${c.segMax}`);
+  if (usesIndirect && c.segments > c.queueSize) bad(`an indirect table of ${c.segments} descriptors exceeds the queue size ${c.queueSize}`);
+  if (!Number.isInteger(Math.log2(c.eventLogRecords))) bad('event log size must be a power of two');
+  intIn('order window', c.orderWindow, 1, 1 << 24);
+  return c;
+}
+
+/** Stall bound: generous enough that an IN_ORDER stall on one fault never looks like a dead worker. */
+export function stallTimeoutMs(c: RunConfig): number {
+  return c.stallTimeoutMs > 0 ? c.stallTimeoutMs : Math.max(5000, (c.faultLatencyUs / 1000) * 20 + 4 * c.wakeTimeoutMs);
+}
+
+/** The ordering window in use: never smaller than the queue. */
+export const orderWindowOf = (c: RunConfig): number => Math.max(c.queueSize, c.orderWindow);

@@ -1,0 +1,334 @@
+/**
+ * The two-thread run: the driver and the device each in their own worker over one guest-memory
+ * SharedArrayBuffer; the main thread only starts them, drains their event logs into the live
+ * checker, watches progress, and ends the run — on completion, on a side's typed error, on a
+ * checker violation, on a stall, on the time limit, or on abort (Ctrl-C). Nothing waits forever:
+ * every wait in the workers has a timeout and re-checks the stop flag, and a worker that does not
+ * stop within 1 s of being asked is terminated.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from './config.js';
+import { createShared, guestLayoutOf, type SideInit } from './sides.js';
+import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
+import { featureBits, featureNames, negotiate } from '../spec/features.js';
+import { Checker, type Violation } from '../check/checker.js';
+import { EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from '../check/events.js';
+import { Histogram } from '../util/histogram.js';
+import { queueSnapshot } from './snapshot.js';
+import type { Side, SideDone, SideFailed } from './worker-main.js';
+
+export interface RunProgress {
+  elapsedMs: number;
+  made: number;
+  reclaimed: number;
+  total: number;
+  faults: number;
+  violations: number;
+}
+
+export interface RunHooks {
+  onProgress?: (p: RunProgress) => void;
+  progressIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  ok: boolean;
+  ring: string;
+  order: string;
+  features: string[];
+  notify: string;
+  queue_size: number;
+  buffers: number;
+  requested_buffers: number;
+  used_entries: number;
+  batched_entries: number;
+  buffers_in_batches: number;
+  used_entries_per_buffer: number;
+  flushes: number;
+  faults: number;
+  max_faults_pending: number;
+  stall_ms: number;
+  kicks: number;
+  interrupts: number;
+  kicks_per_1000: number;
+  interrupts_per_1000: number;
+  driver_sleeps: number;
+  device_sleeps: number;
+  publishes: number;
+  used_publishes: number;
+  elapsed_ms: number;
+  buffers_per_s: number;
+  latency_us: { p50: number; p99: number; max: number };
+  check: boolean;
+  violations: (Violation & { seed: number })[];
+  lost: number;
+  duplicated: number;
+  corrupted: number;
+  lost_wakeups: number;
+  seed: number;
+  /** Why the run ended when it did not complete: the typed error and both sides' queue state. */
+  failure: null | {
+    code: string;
+    side: string;
+    message: string;
+    details?: Record<string, unknown>;
+    driver: Record<string, unknown>;
+    device: Record<string, unknown>;
+    queue: Record<string, unknown>;
+  };
+  config: RunConfig;
+}
+
+/** dist/workers/<side>.js, whether this module runs from dist/ (built) or src/ (vitest on sources). */
+export function workerPath(side: Side): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    resolve(here, '../../workers', `${side}.js`),          // dist/src/harness → dist/workers
+    resolve(here, '../../dist/workers', `${side}.js`),     // src/harness → dist/workers
+  ];
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new Error(`vqlab: cannot find the ${side} worker (${candidates.join(' or ')}); run \`npm run build\` first`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
+  const cfg = validateConfig({ ...input });
+  const bits = featureBits(cfg);
+  const f = negotiate(bits, bits);
+  const gl = guestLayoutOf(cfg);
+  const shared = createShared(cfg, gl);
+  const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared };
+  const control = new Control(shared.control);
+  const driverLog = new EventLog(shared.driverLog);
+  const deviceLog = new EventLog(shared.deviceLog);
+  const checker = cfg.check
+    ? new Checker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) })
+    : null;
+
+  // Reclaims can arrive before the used entry they refer to has been drained: queue them.
+  const rqCap = cfg.eventLogRecords * 2;
+  const rq = new Int32Array(rqCap * 2);
+  let rqHead = 0;
+  let rqCount = 0;
+  let stopForViolation = false;
+
+  const onDriverEvent = (w0: number, w1: number): void => {
+    if (!checker) return;
+    const type = w0 & 0xff;
+    const id = (w0 >>> 8) & 0xffff;
+    if (type === EV_AVAIL) checker.avail(id, w1);
+    else if (type === EV_RECLAIM) {
+      const i = ((rqHead + rqCount) % rqCap) * 2;
+      rq[i] = id; rq[i + 1] = w1; rqCount++;
+    } else if (type === EV_CORRUPT) { checker.corrupted('driver', id, w1); stopForViolation = true; }
+    else if (type === EV_LOST_WAKEUP) { checker.lostWakeup('driver'); stopForViolation = true; }
+  };
+  const onDeviceEvent = (w0: number, w1: number): void => {
+    if (!checker) return;
+    const type = w0 & 0xff;
+    const id = (w0 >>> 8) & 0xffff;
+    if (type === EV_USED) { if (!checker.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0)) stopForViolation = true; }
+    else if (type === EV_CORRUPT) { checker.corrupted('device', id, w1); stopForViolation = true; }
+    else if (type === EV_LOST_WAKEUP) { checker.lostWakeup('device'); stopForViolation = true; }
+  };
+  const drain = (): void => {
+    if (!checker) return;
+    // Device index first: every avail a drained used entry needs was published before it.
+    const dUp = deviceLog.written();
+    const vUp = driverLog.written();
+    driverLog.drain(vUp, onDriverEvent);
+    deviceLog.drain(dUp, onDeviceEvent);
+    while (rqCount > 0 && checker.reclaimEntries < checker.usedEntries) {
+      const i = rqHead * 2;
+      checker.reclaim(rq[i], rq[i + 1]);
+      rqHead = (rqHead + 1) % rqCap; rqCount--;
+    }
+    if (!checker.ok) stopForViolation = true;
+  };
+
+  // --- start both sides -------------------------------------------------------------------
+  const messages: Partial<Record<Side, SideDone | SideFailed>> = {};
+  const exited: Partial<Record<Side, number>> = {};
+  const exitWaiters: Promise<void>[] = [];
+  const workers: Record<Side, Worker> = {} as Record<Side, Worker>;
+  let ready = 0;
+  let firstFailure: SideFailed | null = null;
+  for (const side of ['device', 'driver'] as Side[]) {
+    const w = new Worker(workerPath(side), { workerData: init });
+    workers[side] = w;
+    w.on('message', (m: { type: string }) => {
+      if (m.type === 'ready') ready++;
+      else if (m.type === 'done') messages[side] = m as SideDone;
+      else if (m.type === 'error') {
+        messages[side] = m as SideFailed;
+        if (!firstFailure) firstFailure = m as SideFailed;
+      }
+    });
+    w.on('error', (e: Error) => {
+      const m: SideFailed = { type: 'error', side, error: { code: 'WORKER_DIED', side, message: `${e.name}: ${e.message}`, details: {} }, state: null };
+      messages[side] ??= m;
+      if (!firstFailure) firstFailure = m;
+    });
+    exitWaiters.push(new Promise((res) => w.on('exit', (code) => {
+      exited[side] = code;
+      if (!messages[side]) {
+        const m: SideFailed = { type: 'error', side, error: { code: 'WORKER_DIED', side, message: `${side} worker exited with code ${code} without reporting`, details: { exitCode: code } }, state: null };
+        messages[side] = m;
+        if (!firstFailure) firstFailure = m;
+      }
+      res();
+    })));
+  }
+
+  const stopAll = (): void => {
+    Atomics.store(control.ctl, CTL_STOP, 1);
+    Atomics.store(control.ctl, CTL_GO, 1);
+    Atomics.notify(control.ctl, CTL_GO);
+    const db = new Int32Array(shared.doorbells);
+    for (let i = 0; i < db.length; i++) Atomics.notify(db, i);
+  };
+
+  const t0 = performance.now();
+  const startDeadline = t0 + 30_000;
+  while (ready < 2 && !firstFailure && performance.now() < startDeadline && Object.keys(exited).length === 0) await sleep(1);
+  Atomics.store(control.ctl, CTL_GO, 1);
+  Atomics.notify(control.ctl, CTL_GO);
+
+  // --- watch ------------------------------------------------------------------------------
+  let harnessFailure: { code: string; message: string } | null = null;
+  const stallMs = stallTimeoutMs(cfg);
+  const deadline = t0 + cfg.timeoutS * 1000;
+  let lastBeat = -1;
+  let lastBeatAt = performance.now();
+  let lastProgress = 0;
+  const progressEvery = hooks.progressIntervalMs ?? 250;
+  let aborted = false;
+  const onAbort = (): void => { aborted = true; };
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+
+  while (Object.keys(exited).length < 2) {
+    await sleep(2);
+    drain();
+    const now = performance.now();
+    const beat = control.driver[D_MADE] + control.driver[D_RECLAIMED] + control.device[V_POPPED] + control.device[V_COMPLETED] + control.device[V_USED_ENTRIES];
+    if (beat !== lastBeat) { lastBeat = beat; lastBeatAt = now; }
+    if (hooks.onProgress && now - lastProgress >= progressEvery) {
+      lastProgress = now;
+      hooks.onProgress({ elapsedMs: now - t0, made: control.driver[D_MADE], reclaimed: control.driver[D_RECLAIMED], total: cfg.buffers, faults: control.device[V_FAULTS], violations: checker?.violations.length ?? 0 });
+    }
+    if (firstFailure || stopForViolation || harnessFailure || aborted) break;
+    if (messages.driver?.type === 'done' && messages.device?.type === 'done') continue;
+    if (now - lastBeatAt > stallMs) {
+      harnessFailure = { code: 'STALL', message: `no progress for ${Math.round(now - lastBeatAt)} ms (driver ${control.state(CTL_DRIVER_STATE)}, device ${control.state(CTL_DEVICE_STATE)})` };
+      break;
+    }
+    if (now > deadline) {
+      harnessFailure = { code: 'TIMEOUT', message: `run exceeded --timeout-s ${cfg.timeoutS}` };
+      break;
+    }
+  }
+  hooks.signal?.removeEventListener('abort', onAbort);
+
+  // --- stop -------------------------------------------------------------------------------
+  const ended = Object.keys(exited).length === 2;
+  const queue = queueSnapshot(gl, shared.guest);
+  const states = { driver: control.state(CTL_DRIVER_STATE), device: control.state(CTL_DEVICE_STATE) };
+  if (!ended) {
+    stopAll();
+    const bound = sleep(1000).then(() => 'late');
+    const all = Promise.all(exitWaiters).then(() => 'ok');
+    if ((await Promise.race([bound, all])) === 'late') {
+      for (const side of ['driver', 'device'] as Side[]) if (exited[side] === undefined) await workers[side].terminate();
+    }
+    await Promise.all(exitWaiters);
+  }
+  drain();
+
+  // --- result -----------------------------------------------------------------------------
+  const D = control.driver;
+  const V = control.device;
+  const completed = messages.driver?.type === 'done' && messages.device?.type === 'done' && !aborted && !harnessFailure && D[D_RECLAIMED] === cfg.buffers;
+  if (checker && completed && checker.ok) checker.finish(true);
+  const violations: (Violation & { seed: number })[] = (checker?.violations ?? []).map((v) => ({ ...v, seed: cfg.seed }));
+  const ff = firstFailure as SideFailed | null;
+  let failure: RunResult['failure'] = null;
+  const sideInfo = (side: Side): Record<string, unknown> => {
+    const m = messages[side];
+    return { state: states[side], ring: m?.state ?? null, exit_code: exited[side] ?? null, stats: Array.from(side === 'driver' ? D : V).slice(0, 16) };
+  };
+  if (ff) {
+    failure = { code: ff.error.code, side: ff.error.side, message: ff.error.message, details: ff.error.details, driver: sideInfo('driver'), device: sideInfo('device'), queue };
+    violations.push({ rule: ff.error.code, message: ff.error.message, entry: null, id: typeof ff.error.details?.id === 'number' ? (ff.error.details.id as number) : null, seed: cfg.seed });
+  } else if (harnessFailure || aborted) {
+    const hf = harnessFailure ?? { code: 'ABORTED', message: 'run interrupted' };
+    failure = { code: hf.code, side: 'harness', message: hf.message, driver: sideInfo('driver'), device: sideInfo('device'), queue };
+    if (hf.code !== 'ABORTED') violations.push({ rule: hf.code, message: hf.message, entry: null, id: null, seed: cfg.seed });
+  }
+
+  const dm = messages.driver?.type === 'done' ? (messages.driver as SideDone) : null;
+  const hist = new Float64Array(new Histogram().counts.length);
+  let histTotal = 0;
+  let histMax = 0;
+  if (dm?.latency) {
+    for (const [i, c] of dm.latency.buckets) hist[i] = c;
+    histTotal = dm.latency.total;
+    histMax = dm.latency.max;
+  }
+  const reclaimed = D[D_RECLAIMED];
+  const elapsed = dm ? dm.elapsedMs : performance.now() - t0;
+  const per1000 = (x: number): number => (reclaimed > 0 ? round((x * 1000) / reclaimed, 3) : 0);
+  return {
+    ok: violations.length === 0 && failure === null,
+    ring: cfg.ring,
+    order: f.order,
+    features: featureNames(f.bits),
+    notify: cfg.notify,
+    queue_size: cfg.queueSize,
+    buffers: reclaimed,
+    requested_buffers: cfg.buffers,
+    used_entries: V[V_USED_ENTRIES],
+    batched_entries: V[V_BATCHED_ENTRIES],
+    buffers_in_batches: V[V_BUFFERS_IN_BATCHES],
+    used_entries_per_buffer: reclaimed > 0 ? round(V[V_USED_ENTRIES] / reclaimed, 4) : 0,
+    flushes: V[V_FLUSHES],
+    faults: V[V_FAULTS],
+    max_faults_pending: V[V_MAX_FAULTS_PENDING],
+    stall_ms: round(V[V_STALL_MS], 3),
+    kicks: D[D_KICKS],
+    interrupts: V[V_INTERRUPTS],
+    kicks_per_1000: per1000(D[D_KICKS]),
+    interrupts_per_1000: per1000(V[V_INTERRUPTS]),
+    driver_sleeps: D[D_SLEEPS],
+    device_sleeps: V[V_SLEEPS],
+    publishes: D[D_PUBLISHES],
+    used_publishes: V[V_USED_PUBLISHES],
+    elapsed_ms: round(elapsed, 3),
+    buffers_per_s: elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0,
+    latency_us: {
+      p50: round(Histogram.quantile(hist, histTotal, 0.5) / 1000, 3),
+      p99: round(Histogram.quantile(hist, histTotal, 0.99) / 1000, 3),
+      max: round(histMax / 1000, 3),
+    },
+    check: cfg.check,
+    violations,
+    lost: checker ? (completed ? checker.outstanding : Math.max(0, D[D_MADE] - D[D_RECLAIMED])) : Math.max(0, D[D_MADE] - D[D_RECLAIMED]),
+    duplicated: checker?.duplicated ?? 0,
+    corrupted: D[D_CORRUPTED] + V[V_CORRUPTED],
+    lost_wakeups: D[D_LOST_WAKEUPS] + V[V_LOST_WAKEUPS],
+    seed: cfg.seed,
+    failure,
+    config: cfg,
+  };
+}
+
+function round(x: number, digits: number): number {
+  const p = 10 ** digits;
+  return Math.round(x * p) / p;
+}
+
+

@@ -1,0 +1,193 @@
+/**
+ * The ordering logic both rings share (digest "IN_ORDER", "PARTIAL_ORDER"; design notes
+ * "The ordering logic is ring-agnostic").
+ *
+ * Buffers get a position (seq) in the order they were made available. A used entry then completes:
+ *  - under IN_ORDER: every outstanding buffer up to and including its id (a batch);
+ *  - under PARTIAL_ORDER: the same from the flush point when it carries FLUSH and the previous
+ *    entry also did (the queue start counts as a flush point); otherwise exactly its id;
+ *  - with no ordering feature: exactly its id.
+ * FLUSH is valid iff, after the entry, the completed buffers form a prefix of the available order.
+ *
+ * One tracker serves the driver (reclaiming), the device (deciding FLUSH and batches) and the
+ * checker (`vqlab check` and live checking). Split and packed differ only in each buffer's weight:
+ * how far the ring index moves for it (split: 1 per buffer; packed: its descriptor slots).
+ * Allocation-free: fixed typed arrays sized by the queue; seq is a wrapping uint32.
+ */
+import type { OrderMode } from '../spec/features.js';
+import { VqError, type VqSide } from '../errors.js';
+
+const NONE = 0xffffffff;
+
+export class UsedTracker {
+  /** Power of two ≥ window size; seq & mask indexes the per-position arrays. */
+  private readonly mask: number;
+  private readonly idAt: Uint16Array;
+  private readonly doneAt: Uint8Array;
+  private readonly seqOf: Uint32Array;
+  private readonly weightOf: Uint16Array;
+  private readonly capacityOf: Uint32Array;
+  /** 1 = completed without being named (inside a batch); used to name IN_ORDER violations. */
+  private readonly skipped: Uint8Array;
+
+  /** Lowest seq not yet completed (the flush point when lastFlush). */
+  head = 0;
+  /** Next seq to hand out. */
+  tail = 0;
+  /** Completed buffers with seq > head (holes exist when > 0). */
+  completedAhead = 0;
+  /** The previous used entry carried FLUSH; the queue start counts as one (vqlab interpretation). */
+  lastFlush = true;
+
+  // Results of the last onUsed(), read by the caller (no allocation per entry).
+  /** First seq the last entry completed; completed seqs are firstSeq .. firstSeq+count-1 for a batch. */
+  firstSeq = 0;
+  /** Number of buffers the last entry completed. */
+  count = 0;
+  /** Sum of the completed buffers' weights (ring slots to skip). */
+  weight = 0;
+  /** True when the last entry was a batch (more than its own id completed). */
+  batch = false;
+  entries = 0;
+
+  constructor(
+    readonly window: number,
+    readonly maxId: number,
+    readonly mode: OrderMode,
+    /** PARTIAL_ORDER negotiated (FLUSH allowed). With IN_ORDER too, IN_ORDER rules. */
+    readonly flushAllowed: boolean,
+    readonly side: VqSide = 'driver',
+  ) {
+    let cap = 1;
+    while (cap < window) cap <<= 1;
+    this.mask = cap - 1;
+    this.idAt = new Uint16Array(cap);
+    this.doneAt = new Uint8Array(cap);
+    this.seqOf = new Uint32Array(maxId).fill(NONE);
+    this.weightOf = new Uint16Array(maxId);
+    this.capacityOf = new Uint32Array(maxId);
+    this.skipped = new Uint8Array(maxId);
+  }
+
+  get outstanding(): number { return (this.tail - this.head - this.completedAhead) >>> 0; }
+  get inFlight(): number { return (this.tail - this.head) >>> 0; }
+  isOutstanding(id: number): boolean { return id < this.maxId && this.seqOf[id] !== NONE; }
+  seqOfId(id: number): number { return this.seqOf[id]; }
+  idAtSeq(seq: number): number { return this.idAt[seq & this.mask]; }
+  weightOfId(id: number): number { return this.weightOf[id]; }
+  capacityOfId(id: number): number { return this.capacityOf[id]; }
+
+  reset(): void {
+    this.seqOf.fill(NONE);
+    this.doneAt.fill(0);
+    this.skipped.fill(0);
+    this.head = this.tail = this.completedAhead = 0;
+    this.lastFlush = true;
+    this.entries = 0;
+  }
+
+  /** Record that buffer `id` was made available (next in available order). */
+  makeAvailable(id: number, weight: number, capacity: number): number {
+    if (!(id >= 0 && id < this.maxId)) {
+      throw new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} out of range 0..${this.maxId - 1}`, { id });
+    }
+    if (this.seqOf[id] !== NONE) {
+      throw new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} made available while still outstanding`, { id });
+    }
+    if (((this.tail - this.head) >>> 0) >= this.window) {
+      throw new VqError('AVAIL_IDX_JUMP', this.side, `more than ${this.window} buffers in flight`, { id });
+    }
+    const seq = this.tail;
+    const i = seq & this.mask;
+    this.idAt[i] = id;
+    this.doneAt[i] = 0;
+    this.seqOf[id] = seq;
+    this.weightOf[id] = weight;
+    this.capacityOf[id] = capacity;
+    this.skipped[id] = 0;
+    this.tail = (seq + 1) >>> 0;
+    return seq;
+  }
+
+  /**
+   * Would FLUSH be valid on a single entry for `id`, i.e. after completing it are the completed
+   * buffers a prefix of the available order? (Device side: decide whether to set FLUSH.)
+   */
+  flushValidAfter(id: number): boolean {
+    const s = this.seqOf[id];
+    if (s !== this.head) return false;
+    let run = 0;
+    for (let q = (s + 1) >>> 0; q !== this.tail && this.doneAt[q & this.mask] === 1; q = (q + 1) >>> 0) run++;
+    return run === this.completedAhead;
+  }
+
+  /**
+   * Apply one used entry. Returns the number of buffers it completes; details in firstSeq/count/
+   * weight/batch. Throws a typed VqError when the entry breaks a rule.
+   */
+  onUsed(id: number, flush: boolean, len: number): number {
+    if (!(id >= 0 && id < this.maxId)) {
+      throw new VqError('USED_BAD_ID', this.side, `used id ${id} out of range 0..${this.maxId - 1}`, { id, entry: this.entries });
+    }
+    const s = this.seqOf[id];
+    if (s === NONE) {
+      const code = this.skipped[id] ? 'USED_OUT_OF_ORDER' : 'USED_ID_NOT_OUTSTANDING';
+      const why = this.skipped[id] ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
+      throw new VqError(code, this.side, `used id ${id} ${why}`, { id, entry: this.entries });
+    }
+    if (len > this.capacityOf[id] || len < 0) {
+      throw new VqError('USED_BAD_LEN', this.side, `used len ${len} exceeds writable capacity ${this.capacityOf[id]} of id ${id}`, { id, len, entry: this.entries });
+    }
+    if (flush && !this.flushAllowed) {
+      throw new VqError('USED_FLUSH_WITHOUT_FEATURE', this.side, `FLUSH set on id ${id} but VIRTIO_F_PARTIAL_ORDER was not negotiated`, { id, entry: this.entries });
+    }
+    const batchMode = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
+    if (batchMode) {
+      // Batch from the flush point (head) through id. Under IN_ORDER nothing ahead is ever done;
+      // under PARTIAL_ORDER lastFlush guarantees completedAhead === 0.
+      const n = ((s - this.head) >>> 0) + 1;
+      let w = 0;
+      for (let k = 0; k < n; k++) {
+        const q = (this.head + k) >>> 0;
+        const bid = this.idAt[q & this.mask];
+        w += this.weightOf[bid];
+        this.seqOf[bid] = NONE;
+        this.skipped[bid] = bid === id ? 0 : 1;
+        this.doneAt[q & this.mask] = 0;
+      }
+      this.firstSeq = this.head;
+      this.head = (s + 1) >>> 0;
+      this.count = n;
+      this.weight = w;
+      this.batch = n > 1;
+    } else {
+      const w = this.weightOf[id];
+      this.seqOf[id] = NONE;
+      this.skipped[id] = 0;
+      this.firstSeq = s;
+      this.count = 1;
+      this.weight = w;
+      this.batch = false;
+      if (s === this.head) {
+        let q = (s + 1) >>> 0;
+        while (q !== this.tail && this.doneAt[q & this.mask] === 1) {
+          this.doneAt[q & this.mask] = 0;
+          this.completedAhead--;
+          q = (q + 1) >>> 0;
+        }
+        this.head = q;
+      } else {
+        this.doneAt[s & this.mask] = 1;
+        this.completedAhead++;
+      }
+      if (flush && this.completedAhead !== 0) {
+        throw new VqError('USED_FLUSH_WITH_HOLE', this.side,
+          `FLUSH on id ${id} while buffer id ${this.idAt[this.head & this.mask]} (made available earlier) is still outstanding`,
+          { id, entry: this.entries, holeAtSeq: this.head, holeId: this.idAt[this.head & this.mask] });
+      }
+    }
+    this.lastFlush = flush;
+    this.entries++;
+    return this.count;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * What differs between split and packed, as two small interfaces. Everything above them (the
+ * driver and device loops, ordering, faults, events, checking) is shared. Each worker only ever
+ * sees one implementation, so the call sites stay monomorphic.
+ */
+import type { Chain } from './chain.js';
+
+export interface DriverRing {
+  /** Could a buffer of `segments` descriptors be added now (descriptors / ids / slots free)? */
+  canAdd(segments: number): boolean;
+  /**
+   * Write a buffer's descriptors (not yet visible to the device): `nRead` readable then `nWrite`
+   * writable segments at the buffer pool slot of the returned buffer id. Returns the id.
+   */
+  add(nRead: number, nWrite: number): number;
+  /** Ring slots the buffer with this id occupies (split: 1 used-ring entry; packed: descriptors). */
+  weightOf(id: number): number;
+  /** Publish everything added since the last publish (the spec's write barrier + index / flags store). */
+  publish(): void;
+  /** Full barrier, then the device's suppression state: should the driver kick? */
+  needKick(): boolean;
+  /** Is a used entry visible at the driver's current position? (acquire) */
+  pollUsed(): boolean;
+  /** Read the used entry at the current position into usedId / usedLen / usedFlush. */
+  readUsed(): void;
+  usedId: number;
+  usedLen: number;
+  usedFlush: boolean;
+  /** Move past the entry just read, skipping `weight` slots (a batch), checking it stays in bounds. */
+  consumeUsed(weight: number): void;
+  /** Return a completed buffer's descriptors / id to the free pool. */
+  free(id: number): void;
+  enableInterrupts(): void;
+  disableInterrupts(): void;
+  /** Guest address of segment k of buffer `id` (the buffer pool). */
+  segmentAddr(id: number, k: number): number;
+  /** Queue state for failure reports. */
+  state(): Record<string, number | boolean>;
+}
+
+export interface DeviceRing {
+  /** Is an available buffer visible at the device's current position? (acquire) */
+  pollAvail(): boolean;
+  /** Read and validate the chain at the current position into `chain`, and move past it. */
+  popChain(chain: Chain): void;
+  /** Write a used entry at the current used position and skip `weight` slots (not yet published for split). */
+  pushUsed(id: number, len: number, flush: boolean, weight: number): void;
+  /** Make pushed entries visible (split: used.idx store-release; packed: already visible). */
+  publishUsed(): void;
+  /** Full barrier, then the driver's suppression state: should the device interrupt? */
+  needInterrupt(): boolean;
+  enableKicks(): void;
+  disableKicks(): void;
+  state(): Record<string, number | boolean>;
+}

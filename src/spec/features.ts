@@ -1,0 +1,81 @@
+/** Feature negotiation (3.1.1): the driver accepts a subset of what the device offers. */
+import {
+  FEATURE_NAMES, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_IN_ORDER, VIRTIO_F_PARTIAL_ORDER,
+  VIRTIO_F_RING_PACKED, VIRTIO_F_VERSION_1,
+} from './constants.js';
+import { VqError } from '../errors.js';
+
+export type RingKind = 'split' | 'packed';
+export type OrderMode = 'none' | 'in-order' | 'partial';
+
+export const bit = (b: number): bigint => 1n << BigInt(b);
+
+export function featureNames(features: bigint): string[] {
+  const out: string[] = [];
+  for (let b = 0; b < 64; b++) {
+    if (features & bit(b)) out.push(FEATURE_NAMES[b] ?? `BIT_${b}`);
+  }
+  return out;
+}
+
+/** The negotiated features in the form the hot paths read (plain booleans, no bigint). */
+export interface Negotiated {
+  bits: bigint;
+  ring: RingKind;
+  /** Effective ordering: IN_ORDER rules when both IN_ORDER and PARTIAL_ORDER are negotiated (digest). */
+  order: OrderMode;
+  eventIdx: boolean;
+  indirect: boolean;
+  inOrder: boolean;
+  partialOrder: boolean;
+}
+
+export interface FeatureRequest {
+  ring: RingKind;
+  order: OrderMode;
+  eventIdx: boolean;
+  indirect: boolean;
+}
+
+/** Features a side wants, as a bit mask. */
+export function featureBits(req: FeatureRequest): bigint {
+  let f = bit(VIRTIO_F_VERSION_1);
+  if (req.ring === 'packed') f |= bit(VIRTIO_F_RING_PACKED);
+  if (req.order === 'in-order') f |= bit(VIRTIO_F_IN_ORDER);
+  if (req.order === 'partial') f |= bit(VIRTIO_F_PARTIAL_ORDER);
+  if (req.eventIdx) f |= bit(VIRTIO_F_EVENT_IDX);
+  if (req.indirect) f |= bit(VIRTIO_F_INDIRECT_DESC);
+  return f;
+}
+
+/**
+ * offered ∩ accepted, then validated. Impossible combinations get FEATURE_CONFLICT; a feature the
+ * driver requires but the device did not offer gets FEATURE_NOT_OFFERED.
+ */
+export function negotiate(offered: bigint, accepted: bigint, required: bigint = 0n): Negotiated {
+  if (!(offered & bit(VIRTIO_F_VERSION_1))) {
+    throw new VqError('FEATURE_CONFLICT', 'config', 'device does not offer VIRTIO_F_VERSION_1; vqlab only speaks modern virtio');
+  }
+  const bits = offered & accepted;
+  const missing = required & ~bits;
+  if (missing) {
+    throw new VqError('FEATURE_NOT_OFFERED', 'config', `required features not offered: ${featureNames(missing).join(', ')}`);
+  }
+  const has = (b: number): boolean => (bits & bit(b)) !== 0n;
+  const inOrder = has(VIRTIO_F_IN_ORDER);
+  const partialOrder = has(VIRTIO_F_PARTIAL_ORDER);
+  return {
+    bits,
+    ring: has(VIRTIO_F_RING_PACKED) ? 'packed' : 'split',
+    order: inOrder ? 'in-order' : partialOrder ? 'partial' : 'none',
+    eventIdx: has(VIRTIO_F_EVENT_IDX),
+    indirect: has(VIRTIO_F_INDIRECT_DESC),
+    inOrder,
+    partialOrder,
+  };
+}
+
+/** Plain-data form for postMessage / JSON (bigint does not cross JSON). */
+export function negotiatedToJSON(n: Negotiated): Record<string, unknown> {
+  return { bits: '0x' + n.bits.toString(16), ring: n.ring, order: n.order, names: featureNames(n.bits) };
+}

@@ -1,0 +1,44 @@
+/**
+ * Log-linear latency histogram (HDR-style: 16 sub-buckets per power of two, ~6% resolution),
+ * fixed size, no allocation per sample. Values in nanoseconds.
+ */
+const SUB = 16;
+const SUB_BITS = 4;
+const MAX_EXP = 40;
+
+export class Histogram {
+  readonly counts = new Float64Array(MAX_EXP * SUB);
+  total = 0;
+  max = 0;
+
+  record(ns: number): void {
+    let v = ns < 1 ? 1 : Math.floor(ns);
+    if (v > this.max) this.max = v;
+    const e = 31 - Math.clz32(v > 0x7fffffff ? 0x7fffffff : v);
+    let idx: number;
+    if (e < SUB_BITS) idx = v;
+    else idx = (e - SUB_BITS + 1) * SUB + ((v >>> (e - SUB_BITS)) & (SUB - 1));
+    if (idx >= this.counts.length) idx = this.counts.length - 1;
+    this.counts[idx]++;
+    this.total++;
+  }
+
+  /** Lower bound of bucket idx. */
+  static bucketValue(idx: number): number {
+    if (idx < SUB) return idx;
+    const e = Math.floor(idx / SUB) + SUB_BITS - 1;
+    const m = idx % SUB;
+    return (SUB + m) * 2 ** (e - SUB_BITS);
+  }
+
+  static quantile(counts: ArrayLike<number>, total: number, q: number): number {
+    if (total === 0) return 0;
+    const target = Math.max(1, Math.ceil(q * total));
+    let acc = 0;
+    for (let i = 0; i < counts.length; i++) {
+      acc += counts[i];
+      if (acc >= target) return Histogram.bucketValue(i);
+    }
+    return Histogram.bucketValue(counts.length - 1);
+  }
+}
