@@ -9,7 +9,7 @@
  */
 import type { DeviceRing } from '../ring/types.js';
 import type { MemoryOps } from '../memory/ops.js';
-import { DB_IRQ, DB_KICK, type Doorbells } from '../memory/doorbell.js';
+import { DB_IRQ, DB_KICK, type Doorbell } from '../memory/doorbell.js';
 import type { Negotiated } from '../spec/features.js';
 import { UsedTracker } from '../order/tracker.js';
 import { Chain } from '../ring/chain.js';
@@ -71,11 +71,20 @@ export class VirtioDevice {
     features: Negotiated,
     readonly tracker: UsedTracker,
     private readonly events: EventLog,
-    private readonly doorbells: Doorbells,
+    private readonly doorbells: Doorbell,
     private readonly control: Control,
     private readonly cfg: DeviceConfig,
     queueSize: number,
     dmaStart: number,
+    /** Milliseconds; performance.now in threads, virtual time in the simulator. */
+    private readonly clock: () => number = () => performance.now(),
+    /**
+     * IN_ORDER head-of-line stall until a time: a busy wait in threads (re-checking stop); the
+     * simulator advances its virtual clock instead.
+     */
+    private readonly stallUntil: (t: number) => void = (t) => {
+      while (performance.now() < t) if (control.stopRequested()) return;
+    },
   ) {
     this.order = features.order;
     this.chain = new Chain(cfg.segMax, dmaStart, mem.size);
@@ -94,33 +103,16 @@ export class VirtioDevice {
     this.fWrite = new Uint8Array(cap * cfg.segMax);
   }
 
+  /** The driver has reclaimed everything and nothing is parked: the device may exit. */
+  get finished(): boolean { return this.fCount === 0 && this.control.driverDone(); }
+
   run(): void {
-    const ring = this.ring;
-    const stats = this.stats;
-    this.control.setState(CTL_DEVICE_STATE, SideState.Running);
-    ring.disableKicks();
+    this.start();
     let idleSpins = 0;
     for (;;) {
       if (this.control.stopRequested()) break;
-      let progress = 0;
-      if (this.fCount > 0) progress += this.resolveDue(performance.now());
-      let budget = this.cfg.popBudget;
-      while (budget-- > 0 && this.tracker.inFlight < this.tracker.window && ring.pollAvail()) {
-        const c = this.chain;
-        ring.popChain(c);
-        const seq = this.tracker.makeAvailable(c.id, c.weight, c.writeCapacity);
-        stats[V_POPPED]++;
-        progress++;
-        if (this.faults.next()) {
-          this.onFault(c, seq);
-          continue;
-        }
-        this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
-      }
-      this.flushPending();
-      this.publish();
-      if (progress === 0) {
-        if (this.fCount === 0 && this.control.driverDone()) break;
+      if (this.step() === 0) {
+        if (this.finished) break;
         if (++idleSpins >= this.cfg.spinBeforeWait) {
           idleSpins = 0;
           this.idle();
@@ -129,10 +121,48 @@ export class VirtioDevice {
         idleSpins = 0;
       }
     }
+    this.finish();
+  }
+
+  start(): void {
+    this.control.setState(CTL_DEVICE_STATE, SideState.Running);
+    this.ring.disableKicks();
+  }
+
+  finish(): void {
     this.publish();
     if (this.events.enabled) this.events.publish();
     this.control.setState(CTL_DEVICE_STATE, SideState.Done);
   }
+
+  /**
+   * One round: complete parked buffers whose fault resolved, pop and process available chains,
+   * write used entries as the ordering allows, publish, interrupt if asked. Returns work done.
+   */
+  step(): number {
+    const ring = this.ring;
+    let progress = 0;
+    if (this.fCount > 0) progress += this.resolveDue(this.clock());
+    let budget = this.cfg.popBudget;
+    while (budget-- > 0 && this.tracker.inFlight < this.tracker.window && ring.pollAvail()) {
+      const c = this.chain;
+      ring.popChain(c);
+      const seq = this.tracker.makeAvailable(c.id, c.weight, c.writeCapacity);
+      this.stats[V_POPPED]++;
+      progress++;
+      if (this.faults.next()) {
+        this.onFault(c, seq);
+        continue;
+      }
+      this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+    }
+    this.flushPending();
+    this.publish();
+    return progress;
+  }
+
+  /** Virtual or real time at which the oldest parked fault resolves (Infinity if none). */
+  get nextResolveAt(): number { return this.fCount > 0 ? this.fAt[this.fHead] : Infinity; }
 
   /** A fault on the chain just popped. */
   private onFault(c: Chain, seq: number): void {
@@ -142,15 +172,14 @@ export class VirtioDevice {
     // Whatever completed before the fault goes out first: it is an in-order prefix.
     this.flushPending();
     this.publish();
-    const resolveAt = performance.now() + this.faults.latencyMs;
+    const resolveAt = this.clock() + this.faults.latencyMs;
     if (this.order === 'in-order') {
       // Head-of-line blocking: nothing behind this buffer may be used before it.
       this.control.setState(CTL_DEVICE_STATE, SideState.Stalled);
-      const t0 = performance.now();
-      while (performance.now() < resolveAt) {
-        if (this.control.stopRequested()) return;
-      }
-      stats[V_STALL_MS] += performance.now() - t0;
+      const t0 = this.clock();
+      this.stallUntil(resolveAt);
+      if (this.control.stopRequested()) return;
+      stats[V_STALL_MS] += this.clock() - t0;
       this.control.setState(CTL_DEVICE_STATE, SideState.Running);
       if (this.events.enabled) this.events.push(EV_RESOLVE | (c.id << 8), seq, this.shouldStop);
       this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
@@ -269,38 +298,51 @@ export class VirtioDevice {
     }
   }
 
+  /**
+   * Wait mode, before sleeping: enable kicks, full barrier, re-check (2.7.10 / 2.8.21). True when
+   * it is safe to sleep on the kick doorbell; false (kicks disabled again) when work arrived.
+   */
+  prepareSleep(): boolean {
+    this.ring.enableKicks();
+    this.mem.mb();
+    if (this.ring.pollAvail() || this.control.stopRequested() || this.control.driverDone()) {
+      this.ring.disableKicks();
+      return false;
+    }
+    return true;
+  }
+
+  afterWake(): void {
+    this.ring.disableKicks();
+  }
+
+  lostWakeup(): void {
+    this.stats[V_LOST_WAKEUPS]++;
+    if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, 0, this.shouldStop);
+  }
+
   /** Nothing to do: spin (poll mode), or sleep on the kick doorbell (wait mode), never past a fault's resolve time. */
   private idle(): void {
     const db = this.doorbells;
     let timeout = this.cfg.wakeTimeoutMs;
     let faultBound = false;
     if (this.fCount > 0) {
-      const until = this.fAt[this.fHead] - performance.now();
+      const until = this.fAt[this.fHead] - this.clock();
       if (until <= 0) return;
       if (until < timeout) { timeout = until; faultBound = true; }
     }
-    if (db.mode === 'poll') {
-      // Poll mode never sleeps; faults resolve on the next loop.
-      return;
-    }
+    // Poll mode never sleeps; faults resolve on the next loop.
+    if (db.mode === 'poll') return;
     const seen = db.read(DB_KICK);
-    this.ring.enableKicks();
-    this.mem.mb();
-    if (this.ring.pollAvail() || this.control.stopRequested() || this.control.driverDone()) {
-      this.ring.disableKicks();
-      return;
-    }
+    if (!this.prepareSleep()) return;
     this.control.setState(CTL_DEVICE_STATE, SideState.Waiting);
     this.stats[V_SLEEPS]++;
     if (this.events.enabled) this.events.publish();
     const woke = db.wait(DB_KICK, seen, timeout);
-    this.ring.disableKicks();
+    this.afterWake();
     this.control.setState(CTL_DEVICE_STATE, SideState.Running);
     if (!woke && !faultBound && this.ring.pollAvail() && !this.control.stopRequested()) {
-      if (!db.wait(DB_KICK, seen, this.cfg.wakeTimeoutMs)) {
-        this.stats[V_LOST_WAKEUPS]++;
-        if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, 0, this.shouldStop);
-      }
+      if (!db.wait(DB_KICK, seen, this.cfg.wakeTimeoutMs)) this.lostWakeup();
     }
   }
 }

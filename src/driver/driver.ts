@@ -6,7 +6,7 @@
  */
 import type { DriverRing } from '../ring/types.js';
 import type { MemoryOps } from '../memory/ops.js';
-import { DB_IRQ, DB_KICK, type Doorbells } from '../memory/doorbell.js';
+import { DB_IRQ, DB_KICK, type Doorbell } from '../memory/doorbell.js';
 import { UsedTracker } from '../order/tracker.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
 import { EV_AVAIL, EV_CORRUPT, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, type EventLog } from '../check/events.js';
@@ -47,11 +47,13 @@ export class VirtioDriver {
     private readonly mem: MemoryOps,
     readonly tracker: UsedTracker,
     private readonly events: EventLog,
-    private readonly doorbells: Doorbells,
+    private readonly doorbells: Doorbell,
     private readonly control: Control,
     private readonly cfg: DriverConfig,
     queueSize: number,
     maxId: number,
+    /** Milliseconds; performance.now in threads, virtual time in the simulator. */
+    private readonly clock: () => number = () => performance.now(),
   ) {
     this.availTime = new Float64Array(maxId);
     this.added = new Uint16Array(queueSize);
@@ -59,44 +61,17 @@ export class VirtioDriver {
     this.shouldStop = () => control.stopRequested();
   }
 
+  /** Every buffer has been reclaimed. */
+  get finished(): boolean { return this.reclaimed >= this.cfg.buffers; }
+
   /** Run to completion (every buffer reclaimed) or until the harness says stop. */
   run(): void {
-    const cfg = this.cfg;
-    const ring = this.ring;
-    const ev = this.events;
-    const segments = cfg.readable + cfg.writable;
-    const capacity = cfg.writable * cfg.segmentBytes;
-    this.control.setState(CTL_DRIVER_STATE, SideState.Running);
-    ring.disableInterrupts();
+    this.start();
     let idleSpins = 0;
-    while (this.reclaimed < cfg.buffers) {
+    while (!this.finished) {
       if (this.control.stopRequested()) break;
-      let n = 0;
-      while (this.made < cfg.buffers && n < cfg.publishBatch && ring.canAdd(segments) && this.tracker.inFlight < this.tracker.window) {
-        const id = ring.add(cfg.readable, cfg.writable);
-        const seq = this.tracker.makeAvailable(id, ring.weightOf(id), capacity);
-        if (cfg.verifyData) this.fillReadable(id, seq);
-        if (ev.enabled) ev.push(EV_AVAIL | (id << 8), capacity, this.shouldStop);
-        this.added[n++] = id;
-        this.made++;
-      }
-      if (n > 0) {
-        const t = performance.now();
-        for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
-        // Events first: the checker must never see a used entry before the avail it refers to.
-        if (ev.enabled) ev.publish();
-        ring.publish();
-        this.stats[D_MADE] = this.made;
-        this.stats[D_PUBLISHES]++;
-        if (ring.needKick()) {
-          this.doorbells.ring(DB_KICK);
-          this.stats[D_KICKS]++;
-          if (ev.enabled) ev.push(EV_KICK, this.made & 0xffff, this.shouldStop);
-        }
-      }
-      const got = this.reclaim();
-      if (n === 0 && got === 0) {
-        if (this.doorbells.mode === 'wait' && ++idleSpins >= cfg.spinBeforeWait) {
+      if (this.step() === 0) {
+        if (this.doorbells.mode === 'wait' && ++idleSpins >= this.cfg.spinBeforeWait) {
           idleSpins = 0;
           this.sleep();
         }
@@ -104,12 +79,58 @@ export class VirtioDriver {
         idleSpins = 0;
       }
     }
-    if (ev.enabled) ev.publish();
+    this.finish();
+  }
+
+  start(): void {
+    this.control.setState(CTL_DRIVER_STATE, SideState.Running);
+    this.ring.disableInterrupts();
+  }
+
+  finish(): void {
+    if (this.events.enabled) this.events.publish();
     this.stats[D_RECLAIMED] = this.reclaimed;
     this.control.setState(CTL_DRIVER_STATE, SideState.Done);
     Atomics.store(this.control.ctl, CTL_DRIVER_DONE, 1);
     // Wake a sleeping device so it sees we are done (a harness signal, not a virtio kick).
-    Atomics.notify(this.doorbells.i32, 0);
+    this.doorbells.wakeAll();
+  }
+
+  /**
+   * One round: add and publish a batch of buffers (kick if the device asks for it), then reclaim
+   * what the device has used. Returns the work done (0 = idle). The threaded loop and the
+   * simulator both drive the driver through this.
+   */
+  step(): number {
+    const cfg = this.cfg;
+    const ring = this.ring;
+    const ev = this.events;
+    const segments = cfg.readable + cfg.writable;
+    const capacity = cfg.writable * cfg.segmentBytes;
+    let n = 0;
+    while (this.made < cfg.buffers && n < cfg.publishBatch && ring.canAdd(segments) && this.tracker.inFlight < this.tracker.window) {
+      const id = ring.add(cfg.readable, cfg.writable);
+      const seq = this.tracker.makeAvailable(id, ring.weightOf(id), capacity);
+      if (cfg.verifyData) this.fillReadable(id, seq);
+      if (ev.enabled) ev.push(EV_AVAIL | (id << 8), capacity, this.shouldStop);
+      this.added[n++] = id;
+      this.made++;
+    }
+    if (n > 0) {
+      const t = this.clock();
+      for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
+      // Events first: the checker must never see a used entry before the avail it refers to.
+      if (ev.enabled) ev.publish();
+      ring.publish();
+      this.stats[D_MADE] = this.made;
+      this.stats[D_PUBLISHES]++;
+      if (ring.needKick()) {
+        this.doorbells.ring(DB_KICK);
+        this.stats[D_KICKS]++;
+        if (ev.enabled) ev.push(EV_KICK, this.made & 0xffff, this.shouldStop);
+      }
+    }
+    return n + this.reclaim();
   }
 
   /** Reclaim every visible used entry; returns buffers completed. */
@@ -122,7 +143,7 @@ export class VirtioDriver {
       ring.readUsed();
       const k = tr.onUsed(ring.usedId, ring.usedFlush, ring.usedLen);
       ring.consumeUsed(tr.weight);
-      if (got === 0) t = performance.now();
+      if (got === 0) t = this.clock();
       const first = tr.firstSeq;
       for (let i = 0; i < k; i++) {
         const seq = (first + i) >>> 0;
@@ -141,31 +162,49 @@ export class VirtioDriver {
     return got;
   }
 
-  /** Wait mode: enable interrupts, full barrier, re-check, then sleep on the IRQ doorbell. */
-  private sleep(): void {
+  /**
+   * Wait mode, before sleeping: enable interrupts, full barrier, re-check (2.7.10 / 2.8.21). Returns
+   * true when it is safe to sleep on the interrupt doorbell; false (interrupts disabled again) when
+   * used entries arrived meanwhile.
+   */
+  prepareSleep(): boolean {
     const ring = this.ring;
-    const db = this.doorbells;
-    const seen = db.read(DB_IRQ);
     ring.enableInterrupts();
     this.mem.mb();
     if (ring.pollUsed() || this.control.stopRequested()) {
       ring.disableInterrupts();
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** After a sleep: back to polling with interrupts disabled. */
+  afterWake(): void {
+    this.ring.disableInterrupts();
+  }
+
+  private sleep(): void {
+    const db = this.doorbells;
+    const ring = this.ring;
+    const seen = db.read(DB_IRQ);
+    if (!this.prepareSleep()) return;
     this.control.setState(CTL_DRIVER_STATE, SideState.Waiting);
     this.stats[D_SLEEPS]++;
     if (this.events.enabled) this.events.publish();
     const woke = db.wait(DB_IRQ, seen, this.cfg.wakeTimeoutMs);
-    ring.disableInterrupts();
+    this.afterWake();
     this.control.setState(CTL_DRIVER_STATE, SideState.Running);
     if (!woke && ring.pollUsed() && !this.control.stopRequested()) {
       // Used entries were published while we slept with interrupts enabled and no interrupt came.
       // Give the device one more period to ring (it may just be slow), then call it lost.
-      if (!db.wait(DB_IRQ, seen, this.cfg.wakeTimeoutMs)) {
-        this.stats[D_LOST_WAKEUPS]++;
-        if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, this.reclaimed, this.shouldStop);
-      }
+      if (!db.wait(DB_IRQ, seen, this.cfg.wakeTimeoutMs)) this.lostWakeup();
     }
+  }
+
+  /** Record a lost wake-up (the threaded loop after a timed-out sleep; the simulator on deadlock). */
+  lostWakeup(): void {
+    this.stats[D_LOST_WAKEUPS]++;
+    if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, this.reclaimed, this.shouldStop);
   }
 
   private fillReadable(id: number, seq: number): void {

@@ -12,7 +12,17 @@ export const DB_IRQ = 1;
 const STRIDE = 16;
 export const DOORBELL_BYTES = 4 * STRIDE * 2;
 
-export class Doorbells {
+/** The doorbell seam: the threaded harness uses Doorbells (Atomics); the simulator its own. */
+export interface Doorbell {
+  readonly mode: NotifyMode;
+  ring(which: number): void;
+  read(which: number): number;
+  wait(which: number, seen: number, timeoutMs: number): boolean;
+  /** Wake every sleeper without ringing (harness signals: done, stop). */
+  wakeAll(): void;
+}
+
+export class Doorbells implements Doorbell {
   readonly i32: Int32Array;
   constructor(readonly buffer: SharedArrayBuffer, readonly mode: NotifyMode) {
     this.i32 = new Int32Array(buffer);
@@ -27,6 +37,10 @@ export class Doorbells {
     if (this.mode === 'wait') Atomics.notify(this.i32, i);
   }
   read(which: number): number { return Atomics.load(this.i32, which * STRIDE); }
+  wakeAll(): void {
+    Atomics.notify(this.i32, DB_KICK * STRIDE);
+    Atomics.notify(this.i32, DB_IRQ * STRIDE);
+  }
   /** Sleep until doorbell `which` moves past `seen` or `timeoutMs` passes. Returns true if it moved. */
   wait(which: number, seen: number, timeoutMs: number): boolean {
     const r = Atomics.wait(this.i32, which * STRIDE, seen, timeoutMs);
