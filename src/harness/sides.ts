@@ -3,7 +3,7 @@
  * that runs a side in-thread over another MemoryOps (the simulator, tests).
  */
 import { AtomicsMemory, type MemoryOps } from '../memory/ops.js';
-import { Doorbells } from '../memory/doorbell.js';
+import { Doorbells, type Doorbell } from '../memory/doorbell.js';
 import { guestLayout, type GuestLayout } from '../memory/guest.js';
 import { negotiate, type Negotiated } from '../spec/features.js';
 import type { PackedRingLayout, SplitRingLayout } from '../spec/layout.js';
@@ -73,7 +73,19 @@ export function guestLayoutOf(cfg: RunConfig): GuestLayout {
   return guestLayout({ ring: cfg.ring, queueSize: cfg.queueSize, segments: cfg.segments, segmentBytes: cfg.segmentBytes, indirect: cfg.indirect });
 }
 
-export function buildDriver(init: SideInit, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence)): VirtioDriver {
+/**
+ * What surrounds a side besides guest memory. Threads use the defaults (Atomics doorbells, the
+ * real clock, a busy-wait stall); the simulator and one-thread tests pass their own.
+ */
+export interface SideEnv {
+  doorbell?: Doorbell;
+  /** Milliseconds. */
+  clock?: () => number;
+  /** Device only: IN_ORDER head-of-line stall until a time. */
+  stallUntil?: (t: number) => void;
+}
+
+export function buildDriver(init: SideInit, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence), env: SideEnv = {}): VirtioDriver {
   const { cfg } = init;
   const f = featuresOf(init);
   const gl = guestLayoutOf(cfg);
@@ -81,14 +93,14 @@ export function buildDriver(init: SideInit, mem: MemoryOps = new AtomicsMemory(i
   const ring = makeDriverRing(mem, gl, f, cfg, tracker);
   const { readable, writable } = segmentSplit(cfg.segments);
   return new VirtioDriver(ring, mem, tracker, new EventLog(init.shared.driverLog, cfg.check),
-    new Doorbells(init.shared.doorbells, cfg.notify), new Control(init.shared.control),
+    env.doorbell ?? new Doorbells(init.shared.doorbells, cfg.notify), new Control(init.shared.control),
     {
       buffers: cfg.buffers, readable, writable, segmentBytes: cfg.segmentBytes, publishBatch: cfg.publishBatch,
       spinBeforeWait: cfg.spinBeforeWait, wakeTimeoutMs: cfg.wakeTimeoutMs, verifyData: cfg.verifyData,
-    }, cfg.queueSize, maxIdOf(cfg));
+    }, cfg.queueSize, maxIdOf(cfg), env.clock);
 }
 
-export function buildDevice(init: SideInit, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence)): VirtioDevice {
+export function buildDevice(init: SideInit, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence), env: SideEnv = {}): VirtioDevice {
   const { cfg } = init;
   const f = featuresOf(init);
   const gl = guestLayoutOf(cfg);
@@ -97,10 +109,10 @@ export function buildDevice(init: SideInit, mem: MemoryOps = new AtomicsMemory(i
   const tracker = new UsedTracker(orderWindowOf(cfg), f.ring === 'split' ? cfg.queueSize : 65536, f.order, f.partialOrder, 'device');
   const ring = makeDeviceRing(mem, gl, f);
   return new VirtioDevice(ring, mem, f, tracker, new EventLog(init.shared.deviceLog, cfg.check),
-    new Doorbells(init.shared.doorbells, cfg.notify), new Control(init.shared.control),
+    env.doorbell ?? new Doorbells(init.shared.doorbells, cfg.notify), new Control(init.shared.control),
     {
       popBudget: cfg.popBudget, segMax: cfg.segMax, spinBeforeWait: cfg.notify === 'poll' ? 1 : cfg.spinBeforeWait,
       wakeTimeoutMs: cfg.wakeTimeoutMs, verifyData: cfg.verifyData, faultRate: cfg.faultRate,
       faultLatencyUs: cfg.faultLatencyUs, seed: subSeed(cfg.seed, 1),
-    }, cfg.queueSize, gl.dmaStart);
+    }, cfg.queueSize, gl.dmaStart, env.clock, env.stallUntil);
 }

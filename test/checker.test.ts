@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { Checker, checkTrace, type TraceInput } from '../src/check/checker.js';
+
+const split = (order: TraceInput['order'], avail: number[], used: TraceInput['used'], extra: Partial<TraceInput> = {}): TraceInput =>
+  ({ ring: 'split', order, queue_size: 8, avail, used, ...extra });
+
+describe('checker: good traces', () => {
+  it('the proposal example passes, FLUSH batch included', () => {
+    const r = checkTrace(split('partial', [0, 1, 2, 3, 4, 5], [
+      { id: 1, len: 4 }, { id: 2, len: 4 }, { id: 0, len: 4, flush: true }, { id: 5, len: 4, flush: true },
+    ], { complete: true }));
+    expect(r).toMatchObject({ ok: true, first_bad: null, rule: 'ok', buffers_used: 6, batched_entries: 1, flushes: 2 });
+  });
+  it('IN_ORDER batches, unordered singles, and id reuse after use', () => {
+    expect(checkTrace(split('in-order', [0, 1, 2, 3], [{ id: 2 }, { id: 3 }], { complete: true })).ok).toBe(true);
+    expect(checkTrace(split('none', [0, 1, 2, 0], [{ id: 2 }, { id: 0 }, { id: 1 }, { id: 0 }], { complete: true })).ok).toBe(true);
+  });
+});
+
+describe('checker: one bad trace per rule', () => {
+  const cases: [string, TraceInput, number | null][] = [
+    ['USED_ID_NOT_OUTSTANDING', split('none', [0, 1], [{ id: 0 }, { id: 3 }]), 1],                 // never made available
+    ['USED_ID_NOT_OUTSTANDING', split('none', [0, 1], [{ id: 1 }, { id: 1 }]), 1],                 // used twice
+    ['USED_BAD_ID', split('none', [0], [{ id: 9 }]), 0],                                            // beyond the queue (split id = head index)
+    ['USED_BAD_LEN', split('none', [0, 1], [{ id: 1, len: 17 }], { capacity: { 1: 16 } }), 0],      // len beyond writable capacity
+    ['USED_FLUSH_WITHOUT_FEATURE', split('in-order', [0, 1], [{ id: 0, flush: true }]), 0],        // FLUSH without PARTIAL_ORDER
+    ['USED_FLUSH_WITH_HOLE', split('partial', [0, 1, 2], [{ id: 1 }, { id: 2, flush: true }]), 1], // hole at 0
+    // A batch not preceded by FLUSH is one buffer; its FLUSH then has a hole behind it.
+    ['USED_FLUSH_WITH_HOLE', split('partial', [0, 1, 2, 3], [{ id: 1 }, { id: 0, flush: false }, { id: 3, flush: true }]), 2],
+    ['USED_OUT_OF_ORDER', split('in-order', [0, 1, 2], [{ id: 1 }, { id: 0 }]), 1],               // IN_ORDER entries in order
+    ['LOST_BUFFER', split('none', [0, 1, 2], [{ id: 0 }, { id: 2 }], { complete: true }), null],  // each buffer used exactly once
+  ];
+  for (const [rule, trace, firstBad] of cases) {
+    it(`${rule}: ${JSON.stringify(trace.used)}`, () => {
+      const r = checkTrace(trace);
+      expect(r.ok).toBe(false);
+      expect(r.rule).toBe(rule);
+      expect(r.first_bad).toBe(firstBad);
+    });
+  }
+  it('live-only rules: data corruption, lost wake-up, reclaim that disagrees with the entry', () => {
+    const c = new Checker({ ring: 'split', order: 'in-order', queueSize: 8 });
+    c.avail(0, 16); c.avail(1, 16);
+    expect(c.used(1, 16, false)).toBe(true);
+    c.reclaim(1, 1); // the entry stands for a batch of 2
+    expect(c.violations.map((v) => v.rule)).toEqual(['RECLAIM_MISMATCH']);
+    const d = new Checker({ ring: 'split', order: 'none', queueSize: 8 });
+    d.corrupted('driver', 3, 7); d.lostWakeup('device');
+    expect(d.violations.map((v) => v.rule)).toEqual(['DATA_CORRUPTED', 'LOST_WAKEUP']);
+  });
+});
+
+describe('vqlab check (CLI)', () => {
+  const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+  it('prints ok/first_bad/rule and exits 0 or 1', () => {
+    const good = JSON.stringify(split('partial', [0, 1, 2], [{ id: 1 }, { id: 0, flush: true }, { id: 2, flush: true }]));
+    const out = JSON.parse(execFileSync('node', [bin, 'check'], { input: good, encoding: 'utf8' }));
+    expect(out).toMatchObject({ ok: true, first_bad: null, rule: 'ok' });
+    const bad = JSON.stringify(split('partial', [0, 1, 2], [{ id: 1 }, { id: 2, flush: true }]));
+    const r = spawnSync('node', [bin, 'check'], { input: bad, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, first_bad: 1, rule: 'USED_FLUSH_WITH_HOLE' });
+  });
+  it('bad input is one clear line and exit 2', () => {
+    for (const input of ['not json', '{"ring":"split","order":"partial","queue_size":3,"avail":[],"used":[]}', '{"ring":"split","order":"weird","queue_size":4,"avail":[],"used":[]}']) {
+      const r = spawnSync('node', [bin, 'check'], { input, encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^vqlab: stdin: /);
+    }
+  });
+});
