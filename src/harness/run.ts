@@ -14,8 +14,9 @@ import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from '.
 import { createShared, guestLayoutOf, type SideInit } from './sides.js';
 import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
 import { featureBits, featureNames, negotiate } from '../spec/features.js';
-import { Checker, type Violation } from '../check/checker.js';
-import { EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from '../check/events.js';
+import type { Violation } from '../check/checker.js';
+import { EventLog } from '../check/events.js';
+import { LiveChecker } from '../check/live.js';
 import { Histogram } from '../util/histogram.js';
 import { queueSnapshot } from './snapshot.js';
 import type { Side, SideDone, SideFailed } from './worker-main.js';
@@ -106,50 +107,11 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   const control = new Control(shared.control);
   const driverLog = new EventLog(shared.driverLog);
   const deviceLog = new EventLog(shared.deviceLog);
-  const checker = cfg.check
-    ? new Checker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) })
+  const live = cfg.check
+    ? new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) }, driverLog, deviceLog)
     : null;
-
-  // Reclaims can arrive before the used entry they refer to has been drained: queue them.
-  const rqCap = cfg.eventLogRecords * 2;
-  const rq = new Int32Array(rqCap * 2);
-  let rqHead = 0;
-  let rqCount = 0;
-  let stopForViolation = false;
-
-  const onDriverEvent = (w0: number, w1: number): void => {
-    if (!checker) return;
-    const type = w0 & 0xff;
-    const id = (w0 >>> 8) & 0xffff;
-    if (type === EV_AVAIL) checker.avail(id, w1);
-    else if (type === EV_RECLAIM) {
-      const i = ((rqHead + rqCount) % rqCap) * 2;
-      rq[i] = id; rq[i + 1] = w1; rqCount++;
-    } else if (type === EV_CORRUPT) { checker.corrupted('driver', id, w1); stopForViolation = true; }
-    else if (type === EV_LOST_WAKEUP) { checker.lostWakeup('driver'); stopForViolation = true; }
-  };
-  const onDeviceEvent = (w0: number, w1: number): void => {
-    if (!checker) return;
-    const type = w0 & 0xff;
-    const id = (w0 >>> 8) & 0xffff;
-    if (type === EV_USED) { if (!checker.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0)) stopForViolation = true; }
-    else if (type === EV_CORRUPT) { checker.corrupted('device', id, w1); stopForViolation = true; }
-    else if (type === EV_LOST_WAKEUP) { checker.lostWakeup('device'); stopForViolation = true; }
-  };
-  const drain = (): void => {
-    if (!checker) return;
-    // Device index first: every avail a drained used entry needs was published before it.
-    const dUp = deviceLog.written();
-    const vUp = driverLog.written();
-    driverLog.drain(vUp, onDriverEvent);
-    deviceLog.drain(dUp, onDeviceEvent);
-    while (rqCount > 0 && checker.reclaimEntries < checker.usedEntries) {
-      const i = rqHead * 2;
-      checker.reclaim(rq[i], rq[i + 1]);
-      rqHead = (rqHead + 1) % rqCap; rqCount--;
-    }
-    if (!checker.ok) stopForViolation = true;
-  };
+  const checker = live?.checker ?? null;
+  const drain = (): void => { live?.drain(); };
 
   // --- start both sides -------------------------------------------------------------------
   const messages: Partial<Record<Side, SideDone | SideFailed>> = {};
@@ -221,7 +183,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
       lastProgress = now;
       hooks.onProgress({ elapsedMs: now - t0, made: control.driver[D_MADE], reclaimed: control.driver[D_RECLAIMED], total: cfg.buffers, faults: control.device[V_FAULTS], violations: checker?.violations.length ?? 0 });
     }
-    if (firstFailure || stopForViolation || harnessFailure || aborted) break;
+    if (firstFailure || live?.stop || harnessFailure || aborted) break;
     if (messages.driver?.type === 'done' && messages.device?.type === 'done') continue;
     if (now - lastBeatAt > stallMs) {
       harnessFailure = { code: 'STALL', message: `no progress for ${Math.round(now - lastBeatAt)} ms (driver ${control.state(CTL_DRIVER_STATE)}, device ${control.state(CTL_DEVICE_STATE)})` };

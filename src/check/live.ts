@@ -1,0 +1,65 @@
+/**
+ * Live checking: drains both sides' event logs into a Checker. Used by the threaded harness
+ * (main thread, every few ms), by one-thread tests and by the simulator (after every step).
+ */
+import { Checker, type CheckerOptions } from './checker.js';
+import { EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';
+
+export class LiveChecker {
+  readonly checker: Checker;
+  // Reclaims can arrive before the used entry they refer to has been drained: queue them.
+  private readonly rq: Int32Array;
+  private readonly rqCap: number;
+  private rqHead = 0;
+  private rqCount = 0;
+  /** A violation was seen: the run should stop. */
+  stop = false;
+  private readonly onDriver: (w0: number, w1: number) => void;
+  private readonly onDevice: (w0: number, w1: number) => void;
+
+  constructor(opts: CheckerOptions, private readonly driverLog: EventLog, private readonly deviceLog: EventLog) {
+    this.checker = new Checker(opts);
+    this.rqCap = Math.max(driverLog.capacity, 2);
+    this.rq = new Int32Array(this.rqCap * 2);
+    const c = this.checker;
+    this.onDriver = (w0, w1) => {
+      const type = w0 & 0xff;
+      const id = (w0 >>> 8) & 0xffff;
+      if (type === EV_AVAIL) c.avail(id, w1);
+      else if (type === EV_RECLAIM) {
+        if (this.rqCount >= this.rqCap) { this.applyReclaims(); }
+        const i = ((this.rqHead + this.rqCount) % this.rqCap) * 2;
+        this.rq[i] = id; this.rq[i + 1] = w1; this.rqCount++;
+      } else if (type === EV_CORRUPT) { c.corrupted('driver', id, w1); this.stop = true; }
+      else if (type === EV_LOST_WAKEUP) { c.lostWakeup('driver'); this.stop = true; }
+    };
+    this.onDevice = (w0, w1) => {
+      const type = w0 & 0xff;
+      const id = (w0 >>> 8) & 0xffff;
+      if (type === EV_USED) { if (!c.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0)) this.stop = true; }
+      else if (type === EV_CORRUPT) { c.corrupted('device', id, w1); this.stop = true; }
+      else if (type === EV_LOST_WAKEUP) { c.lostWakeup('device'); this.stop = true; }
+    };
+  }
+
+  private applyReclaims(): void {
+    const c = this.checker;
+    while (this.rqCount > 0 && c.reclaimEntries < c.usedEntries) {
+      const i = this.rqHead * 2;
+      c.reclaim(this.rq[i], this.rq[i + 1]);
+      this.rqHead = (this.rqHead + 1) % this.rqCap;
+      this.rqCount--;
+    }
+  }
+
+  /** Drain what both sides have published so far. */
+  drain(): void {
+    // Device index first: every avail a drained used entry needs was published before it.
+    const dUp = this.deviceLog.written();
+    const vUp = this.driverLog.written();
+    this.driverLog.drain(vUp, this.onDriver);
+    this.deviceLog.drain(dUp, this.onDevice);
+    this.applyReclaims();
+    if (!this.checker.ok) this.stop = true;
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { runThreaded } from '../src/harness/run.js';
+import { DEFAULT_CONFIG } from '../src/harness/config.js';
+
+// Real worker threads over one SharedArrayBuffer. Small runs: correctness, never timing.
+describe('split ring, two worker threads: every ordering × EVENT_IDX × INDIRECT × notify mode', () => {
+  for (const order of ['none', 'in-order', 'partial'] as const) {
+    for (const eventIdx of [false, true]) {
+      for (const indirect of [false, true]) {
+        for (const notify of ['poll', 'wait'] as const) {
+          it(`${order} event_idx=${eventIdx} indirect=${indirect} ${notify}`, async () => {
+            const r = await runThreaded({
+              ...DEFAULT_CONFIG, ring: 'split', order, eventIdx, indirect, notify,
+              queueSize: 64, buffers: 4000, segments: 3, segmentBytes: 24, faultRate: 0.02, faultLatencyUs: 30,
+              seed: 7, timeoutS: 30,
+            });
+            expect(r.failure).toBeNull();
+            expect(r.violations).toEqual([]);
+            expect(r.ok).toBe(true);
+            expect(r.buffers).toBe(4000);
+            expect([r.lost, r.duplicated, r.corrupted, r.lost_wakeups]).toEqual([0, 0, 0, 0]);
+            expect(r.faults).toBeGreaterThan(0);
+            const names = r.features;
+            expect(names.includes('VIRTIO_F_EVENT_IDX')).toBe(eventIdx);
+            expect(names.includes('VIRTIO_F_INDIRECT_DESC')).toBe(indirect);
+            if (order === 'none') { expect(r.batched_entries).toBe(0); expect(r.used_entries).toBe(4000); expect(r.flushes).toBe(0); }
+            if (order === 'in-order') { expect(r.flushes).toBe(0); expect(r.stall_ms).toBeGreaterThan(0); }
+            if (order === 'partial') { expect(r.flushes).toBeGreaterThan(0); expect(r.stall_ms).toBe(0); }
+            if (notify === 'poll') expect(r.driver_sleeps + r.device_sleeps).toBe(0);
+          });
+        }
+      }
+    }
+  }
+
+  it('no faults: IN_ORDER and PARTIAL_ORDER both batch (PARTIAL_ORDER with FLUSH on every batch entry)', async () => {
+    const base = { ...DEFAULT_CONFIG, queueSize: 128, buffers: 20000, faultRate: 0, seed: 3 };
+    const io = await runThreaded({ ...base, order: 'in-order' });
+    const po = await runThreaded({ ...base, order: 'partial' });
+    expect(io.ok && po.ok).toBe(true);
+    expect(io.used_entries).toBeLessThan(20000);
+    expect(po.used_entries).toBeLessThan(20000);
+    expect(po.flushes).toBe(po.used_entries);
+  });
+
+  it('the live checker can be turned off; data verification too', async () => {
+    const r = await runThreaded({ ...DEFAULT_CONFIG, buffers: 5000, check: false, verifyData: false });
+    expect(r.ok).toBe(true);
+    expect(r.check).toBe(false);
+    expect(r.buffers).toBe(5000);
+  });
+});
