@@ -13,6 +13,7 @@ export function runCommand(): Command {
     .option('--order <mode>', 'none|in-order|partial (VIRTIO_F_IN_ORDER / VIRTIO_F_PARTIAL_ORDER)', choiceArg('--order', ['none', 'in-order', 'partial'] as const), d.order)
     .option('--event-idx', 'negotiate VIRTIO_F_EVENT_IDX', false)
     .option('--indirect', 'negotiate VIRTIO_F_INDIRECT_DESC (buffers of 2+ segments use a table)', false)
+    .option('--device-features <list>', 'features the device offers: comma-separated names (IN_ORDER,PARTIAL_ORDER,EVENT_IDX,INDIRECT_DESC,RING_PACKED,VERSION_1) or all; negotiated = offered ∩ accepted', d.deviceFeatures)
     .option('--queue-size <n>', 'queue size (split: power of 2 up to 32768)', intArg('--queue-size', 1, 32768), d.queueSize)
     .option('--buffers <n>', 'buffers to move through the queue', intArg('--buffers', 1, Number.MAX_SAFE_INTEGER), d.buffers)
     .option('--segments <n>', 'descriptors per buffer (1: one writable; n>1: 1 readable + n-1 writable)', intArg('--segments', 1, 1024), d.segments)
@@ -50,6 +51,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         publishBatch: o.publishBatch as number,
         check: o.check as boolean,
         verifyData: o.verifyData as boolean,
+        deviceFeatures: o.deviceFeatures as string,
       };
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();
@@ -77,7 +79,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
 export function formatRun(r: RunResult): string {
   const rows: (string | number)[][] = [
     ['ring / order', `${r.ring} / ${r.order}   notify ${r.notify}   queue ${r.queue_size}`],
-    ['features', r.features.join(' ')],
+    ['features', `${r.features.join(' ')}${r.offered_features.length !== r.features.length ? `  (device offered ${r.offered_features.join(' ')})` : ''}`],
     ['buffers', `${r.buffers} of ${r.requested_buffers}`],
     ['throughput', `${(r.buffers_per_s / 1e6).toFixed(3)} M buffers/s in ${r.elapsed_ms.toFixed(1)} ms`],
     ['latency µs', `p50 ${r.latency_us.p50}   p99 ${r.latency_us.p99}   max ${r.latency_us.max}`],

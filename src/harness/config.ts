@@ -39,6 +39,8 @@ export interface RunConfig {
    * stop taking new buffers when it reaches this bound.
    */
   orderWindow: number;
+  /** Features the device offers (names, comma-separated, or "all"); the driver accepts what ring/order/eventIdx/indirect ask for. */
+  deviceFeatures: string;
 }
 
 export const DEFAULT_CONFIG: RunConfig = {
@@ -66,6 +68,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   segMax: 64,
   eventLogRecords: 1 << 18,
   orderWindow: 1 << 18,
+  deviceFeatures: 'all',
 };
 
 const RINGS: readonly RingKind[] = ['split', 'packed'];

@@ -13,7 +13,8 @@ import { dirname, resolve } from 'node:path';
 import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from './config.js';
 import { createShared, guestLayoutOf, type SideInit } from './sides.js';
 import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
-import { featureBits, featureNames, negotiate } from '../spec/features.js';
+import { featureNames, negotiateRequest, parseFeatureList } from '../spec/features.js';
+import { VqError } from '../errors.js';
 import type { Violation } from '../check/checker.js';
 import { EventLog } from '../check/events.js';
 import { LiveChecker } from '../check/live.js';
@@ -40,7 +41,10 @@ export interface RunResult {
   ok: boolean;
   ring: string;
   order: string;
+  /** Negotiated feature names (offered ∩ accepted). */
   features: string[];
+  offered_features: string[];
+  accepted_features: string[];
   notify: string;
   queue_size: number;
   buffers: number;
@@ -99,8 +103,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const cfg = validateConfig({ ...input });
-  const bits = featureBits(cfg);
-  const f = negotiate(bits, bits);
+  const { negotiated: f, offered, accepted } = negotiateRequest(cfg, parseFeatureList(cfg.deviceFeatures));
+  if (cfg.segments > cfg.queueSize && !f.indirect) {
+    throw new VqError('FEATURE_CONFLICT', 'config', `buffers of ${cfg.segments} descriptors need VIRTIO_F_INDIRECT_DESC with a queue of ${cfg.queueSize}, and the device does not offer it`);
+  }
   const gl = guestLayoutOf(cfg);
   const shared = createShared(cfg, gl);
   const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared };
@@ -249,6 +255,8 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     ring: cfg.ring,
     order: f.order,
     features: featureNames(f.bits),
+    offered_features: featureNames(offered),
+    accepted_features: featureNames(accepted),
     notify: cfg.notify,
     queue_size: cfg.queueSize,
     buffers: reclaimed,

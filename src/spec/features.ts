@@ -75,6 +75,39 @@ export function negotiate(offered: bigint, accepted: bigint, required: bigint = 
   };
 }
 
+/** Everything vqlab's device model implements: what it offers unless told to offer less. */
+export const DEVICE_MODEL_FEATURES: bigint =
+  bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_RING_PACKED) | bit(VIRTIO_F_IN_ORDER) | bit(VIRTIO_F_PARTIAL_ORDER) |
+  bit(VIRTIO_F_EVENT_IDX) | bit(VIRTIO_F_INDIRECT_DESC);
+
+/** Parse "IN_ORDER,EVENT_IDX" / "VIRTIO_F_IN_ORDER" / "all" / "" into bits. */
+export function parseFeatureList(list: string): bigint {
+  const t = list.trim();
+  if (t === 'all') return DEVICE_MODEL_FEATURES;
+  let bits = 0n;
+  for (const raw of t.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const name = raw.toUpperCase().startsWith('VIRTIO_F_') ? raw.toUpperCase() : `VIRTIO_F_${raw.toUpperCase()}`;
+    const entry = Object.entries(FEATURE_NAMES).find(([, n]) => n === name);
+    if (!entry) {
+      throw new VqError('BAD_CONFIG', 'config', `unknown feature ${raw} (known: ${Object.values(FEATURE_NAMES).map((n) => n.replace('VIRTIO_F_', '')).join(', ')}, or all)`);
+    }
+    bits |= bit(Number(entry[0]));
+  }
+  return bits;
+}
+
+/**
+ * Negotiate a run: the device offers `offered`, the driver accepts what the request asks for. The
+ * ring layout and VERSION_1 are required (a driver cannot fall back to another layout); ordering,
+ * EVENT_IDX and INDIRECT fall back to "not negotiated" when the device does not offer them.
+ */
+export function negotiateRequest(req: FeatureRequest, offered: bigint): { negotiated: Negotiated; offered: bigint; accepted: bigint } {
+  const accepted = featureBits(req);
+  const required = bit(VIRTIO_F_VERSION_1) | (req.ring === 'packed' ? bit(VIRTIO_F_RING_PACKED) : 0n);
+  const negotiated = negotiate(offered, accepted, required);
+  return { negotiated, offered, accepted };
+}
+
 /** Plain-data form for postMessage / JSON (bigint does not cross JSON). */
 export function negotiatedToJSON(n: Negotiated): Record<string, unknown> {
   return { bits: '0x' + n.bits.toString(16), ring: n.ring, order: n.order, names: featureNames(n.bits) };
