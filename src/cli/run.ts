@@ -76,10 +76,12 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
     });
 }
 
+const notOffered = (r: RunResult): string[] => r.accepted_features.filter((n) => !r.offered_features.includes(n));
+
 export function formatRun(r: RunResult): string {
   const rows: (string | number)[][] = [
     ['ring / order', `${r.ring} / ${r.order}   notify ${r.notify}   queue ${r.queue_size}`],
-    ['features', `${r.features.join(' ')}${r.offered_features.length !== r.features.length ? `  (device offered ${r.offered_features.join(' ')})` : ''}`],
+    ['features', `${r.features.join(' ')}${notOffered(r).length ? `  (asked for but not offered: ${notOffered(r).join(' ')})` : ''}`],
     ['buffers', `${r.buffers} of ${r.requested_buffers}`],
     ['throughput', `${(r.buffers_per_s / 1e6).toFixed(3)} M buffers/s in ${r.elapsed_ms.toFixed(1)} ms`],
     ['latency µs', `p50 ${r.latency_us.p50}   p99 ${r.latency_us.p99}   max ${r.latency_us.max}`],
