@@ -57,6 +57,9 @@ export class Checker {
   flushes = 0;
   duplicated = 0;
   private failed = false;
+  /** Avail events that may be ingested (traces with interleaving: those made available before the entry). */
+  ingestLimit = Infinity;
+  private ingested = 0;
 
   constructor(readonly opts: CheckerOptions) {
     const maxId = opts.maxId ?? (opts.ring === 'split' ? opts.queueSize : 65536);
@@ -94,6 +97,7 @@ export class Checker {
   }
 
   private ingestOne(): void {
+    this.ingested++;
     const i = this.pendHead;
     this.pendHead = (i + 1) & this.pendMask;
     this.pendCount--;
@@ -108,7 +112,12 @@ export class Checker {
     try {
       // Never used before it was available: pull in avail events until the id is outstanding
       // (never more than a queue's worth in flight). If it still is not, onUsed names the rule.
-      while (!tr.isOutstanding(id) && this.pendCount > 0 && tr.inFlight < tr.window) this.ingestOne();
+      while (!tr.isOutstanding(id) && this.pendCount > 0 && tr.inFlight < tr.window && this.ingested < this.ingestLimit) this.ingestOne();
+      if (!tr.isOutstanding(id) && !tr.wasSkipped(id) && this.ingested >= this.ingestLimit && this.pendingHas(id)) {
+        this.violate('USED_BEFORE_AVAIL', `used entry ${entry} names id ${id} before it was made available`, entry, id);
+        this.failed = true;
+        return false;
+      }
       const k = tr.onUsed(id, flush, len);
       this.expect[entry & this.expectMask] = k;
       this.buffersUsed += k;
@@ -122,6 +131,24 @@ export class Checker {
       this.failed = true;
       return false;
     }
+  }
+
+  /** Ingest avail events until `count` have been (a trace's interleaving: made available before the next entry). */
+  ingestUpTo(count: number): void {
+    this.ingestLimit = count;
+    while (this.ingested < count && this.pendCount > 0 && this.tracker.inFlight < this.tracker.window) {
+      try { this.ingestOne(); } catch (e) {
+        if (!isVqError(e)) throw e;
+        this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), null, null);
+        this.failed = true;
+        return;
+      }
+    }
+  }
+
+  private pendingHas(id: number): boolean {
+    for (let k = 0; k < this.pendCount; k++) if (this.pendId[(this.pendHead + k) & this.pendMask] === id) return true;
+    return false;
   }
 
   /** The driver reclaimed an entry naming `id` and completed `count` buffers with it. */
@@ -163,6 +190,12 @@ export interface TraceInput {
   capacity?: Record<string, number>;
   /** Require every buffer made available to be used (default false: a trace may end mid-run). */
   complete?: boolean;
+  /**
+   * Optional interleaving: avail_before[i] = how many avail events happened before used[i]. With it
+   * the checker binds each entry to the right instance of a reused id and flags USED_BEFORE_AVAIL;
+   * without it avail events are taken lazily, as far as each entry needs.
+   */
+  avail_before?: number[];
 }
 
 export interface CheckResult {
@@ -180,9 +213,12 @@ export interface CheckResult {
 export function checkTrace(t: TraceInput): CheckResult {
   const c = new Checker({ ring: t.ring, order: t.order, queueSize: t.queue_size, pendingCapacity: t.avail.length + 1 });
   for (const id of t.avail) c.avail(id, t.capacity?.[String(id)] ?? UNKNOWN_CAPACITY);
-  for (const u of t.used) {
-    if (!c.used(u.id, u.len ?? 0, u.flush === true)) break;
+  for (let i = 0; i < t.used.length; i++) {
+    const u = t.used[i];
+    if (t.avail_before) c.ingestUpTo(t.avail_before[i]);
+    if (!c.ok || !c.used(u.id, u.len ?? 0, u.flush === true)) break;
   }
+  c.ingestLimit = Infinity;
   c.finish(t.complete === true);
   const v = c.violations[0];
   return {

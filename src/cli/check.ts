@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { checkTrace, type TraceInput } from '../check/checker.js';
+import { parseLineTrace, TraceFormatError } from '../check/lineformat.js';
 import { EXIT_OK, EXIT_VIOLATION, printJson, UsageError } from './common.js';
 
 export function parseTrace(text: string, source: string): TraceInput {
@@ -23,6 +24,12 @@ export function parseTrace(text: string, source: string): TraceInput {
     if (e.len !== undefined && !(typeof e.len === 'number' && Number.isInteger(e.len) && e.len >= 0 && e.len <= 0xffffffff)) throw new UsageError(`${source}: used[${i}].len must be a 32-bit unsigned integer`);
     if (e.flush !== undefined && typeof e.flush !== 'boolean') throw new UsageError(`${source}: used[${i}].flush must be a boolean`);
   });
+  if (o.avail_before !== undefined) {
+    const ab = o.avail_before;
+    if (!Array.isArray(ab) || ab.length !== o.used.length || !ab.every((n, i) => Number.isInteger(n) && n >= 0 && n <= (o.avail as number[]).length && (i === 0 || n >= ab[i - 1]))) {
+      throw new UsageError(`${source}: "avail_before" must be a non-decreasing array of counts, one per used entry`);
+    }
+  }
   return o as unknown as TraceInput;
 }
 
@@ -30,13 +37,24 @@ export function checkCommand(): Command {
   return new Command('check')
     .description('check a trace (JSON: ring, order, queue_size, avail, used) against the ordering rules')
     .argument('[file]', 'trace file (default: stdin)')
+    .option('--format <f>', 'json | lines (default: json, or lines when the input does not start with "{")')
     .addHelpText('after', `
 Input: {"ring":"split","order":"partial","queue_size":8,"avail":[0,1,2],"used":[{"id":1,"len":16},{"id":0,"len":16,"flush":true},{"id":2,"len":16,"flush":true}]}
+Line format (one event per line): header lines "ring split", "order partial", "queue_size 8", then
+"avail <id> [capacity]" and "used <id> <len> <F|-|flags>". See examples/qemu-trace-to-vqlab.mjs.
 Output: {"ok": bool, "first_bad": index into used or null, "rule": string, ...}. Exit 1 when not ok, 2 on bad input.`)
-    .action((file: string | undefined) => {
+    .action((file: string | undefined, o: { format?: string }) => {
       let text: string;
       try { text = readFileSync(file ?? 0, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${file ?? 'stdin'}: ${(e as Error).message}`); }
-      const r = checkTrace(parseTrace(text, file ?? 'stdin'));
+      const src = file ?? 'stdin';
+      if (o.format !== undefined && o.format !== 'json' && o.format !== 'lines') throw new UsageError(`--format must be json or lines, got ${o.format}`);
+      const lines = o.format === 'lines' || (o.format === undefined && !text.trimStart().startsWith('{'));
+      let trace: TraceInput;
+      if (lines) {
+        try { trace = parseLineTrace(text); } catch (e) { if (e instanceof TraceFormatError) throw new UsageError(`${src}: ${e.message}`); throw e; }
+        if (trace.ring === 'split' && (trace.queue_size & (trace.queue_size - 1)) !== 0) throw new UsageError(`${src}: split queue_size must be a power of 2`);
+      } else trace = parseTrace(text, src);
+      const r = checkTrace(trace);
       printJson(r);
       process.exitCode = r.ok ? EXIT_OK : EXIT_VIOLATION;
     });

@@ -73,6 +73,8 @@ export class UsedTracker {
   get inFlight(): number { return (this.tail - this.head) >>> 0; }
   isOutstanding(id: number): boolean { return id < this.maxId && this.seqOf[id] !== NONE; }
   seqOfId(id: number): number { return this.seqOf[id]; }
+  /** Completed inside a batch without being named (a later entry naming it used out of order). */
+  wasSkipped(id: number): boolean { return id < this.maxId && this.skipped[id] === 1; }
   idAtSeq(seq: number): number { return this.idAt[seq & this.mask]; }
   weightOfId(id: number): number { return this.weightOf[id]; }
   capacityOfId(id: number): number { return this.capacityOf[id]; }
