@@ -1,3 +1,3 @@
 // Thin entry point: the device side in its own worker thread.
 import { sideWorkerMain } from '../src/harness/worker-main.js';
-sideWorkerMain('device');
+await sideWorkerMain('device');

@@ -1,3 +1,3 @@
 // Thin entry point: the driver side in its own worker thread.
 import { sideWorkerMain } from '../src/harness/worker-main.js';
-sideWorkerMain('driver');
+await sideWorkerMain('driver');

@@ -25,6 +25,8 @@ export function runCommand(): Command {
     .option('--timeout-s <s>', 'end the run (as a failure) after this long', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
     .option('--stall-timeout-ms <ms>', 'a run with no progress this long fails as STALL (0: derived from the fault latency)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
+    .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see README: the side contract)", '')
+    .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)", '')
     .option('--no-check', 'turn the live conformance checker off (no event recording)')
     .option('--no-verify-data', 'do not write or check data patterns')
     .option('--json', 'print one JSON object', false)
@@ -52,6 +54,8 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         check: o.check as boolean,
         verifyData: o.verifyData as boolean,
         deviceFeatures: o.deviceFeatures as string,
+        deviceModule: o.device as string,
+        driverModule: o.driver as string,
       };
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();

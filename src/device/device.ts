@@ -5,24 +5,21 @@
  *  - IN_ORDER: the queue stalls until the fault resolves (head-of-line blocking), then batches;
  *  - no ordering feature: the device goes on, and never batches;
  *  - PARTIAL_ORDER: it goes on out of order, sets FLUSH once no hole is left, then batches again.
- * Ring-agnostic: the layout-specific part is a DeviceRing (split or packed).
+ * Ring-agnostic: the layout-specific part is a DeviceRing (split or packed). It is a Side
+ * (src/plugin/contract.ts), driven by the runner, the simulator and one-thread tests.
  */
 import type { DeviceRing } from '../ring/types.js';
 import type { MemoryOps } from '../memory/ops.js';
-import { DB_IRQ, DB_KICK, type Doorbell } from '../memory/doorbell.js';
+import { DB_IRQ, type Doorbell } from '../memory/doorbell.js';
 import type { Negotiated } from '../spec/features.js';
 import { UsedTracker } from '../order/tracker.js';
 import { Chain } from '../ring/chain.js';
 import { FaultModel } from './faults.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from './payload.js';
-import {
-  EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_LOST_WAKEUP, EV_RESOLVE, EV_USED, type EventLog,
-} from '../check/events.js';
-import {
-  CTL_DEVICE_STATE, SideState, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS,
-  V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES,
-  V_USED_PUBLISHES, type Control,
-} from '../harness/control.js';
+import { EV_LOST_WAKEUP } from '../check/events.js';
+import { CTL_DEVICE_STATE, SideState, V_LOST_WAKEUPS, V_USED_ENTRIES, type Control } from '../harness/control.js';
+import type { Side } from '../plugin/contract.js';
+import type { Reporter } from '../plugin/reporter.js';
 import { VqError } from '../errors.js';
 
 export interface DeviceConfig {
@@ -30,19 +27,11 @@ export interface DeviceConfig {
   popBudget: number;
   /** Longest chain the device accepts (like virtio-blk's seg_max). */
   segMax: number;
-  spinBeforeWait: number;
-  wakeTimeoutMs: number;
   verifyData: boolean;
-  faultRate: number;
-  faultLatencyUs: number;
-  seed: number;
 }
 
-export class VirtioDevice {
+export class VirtioDevice implements Side {
   private readonly chain: Chain;
-  private readonly faults: FaultModel;
-  private readonly stats: Float64Array;
-  private readonly shouldStop: () => boolean;
   private readonly order: 'none' | 'in-order' | 'partial';
 
   // Buffers waiting for a fault to resolve: FIFO (one latency for all, so resolve order = fault order),
@@ -70,7 +59,8 @@ export class VirtioDevice {
     private readonly mem: MemoryOps,
     features: Negotiated,
     readonly tracker: UsedTracker,
-    private readonly events: EventLog,
+    private readonly report: Reporter,
+    private readonly faults: FaultModel,
     private readonly doorbells: Doorbell,
     private readonly control: Control,
     private readonly cfg: DeviceConfig,
@@ -88,9 +78,6 @@ export class VirtioDevice {
   ) {
     this.order = features.order;
     this.chain = new Chain(cfg.segMax, dmaStart, mem.size);
-    this.faults = new FaultModel({ rate: cfg.faultRate, latencyUs: cfg.faultLatencyUs, seed: cfg.seed });
-    this.stats = control.device;
-    this.shouldStop = () => control.stopRequested();
     const cap = this.faults.enabled ? queueSize : 1;
     this.fCap = cap;
     this.fId = new Uint16Array(cap);
@@ -106,33 +93,13 @@ export class VirtioDevice {
   /** The driver has reclaimed everything and nothing is parked: the device may exit. */
   get finished(): boolean { return this.fCount === 0 && this.control.driverDone(); }
 
-  run(): void {
-    this.start();
-    let idleSpins = 0;
-    for (;;) {
-      if (this.control.stopRequested()) break;
-      if (this.step() === 0) {
-        if (this.finished) break;
-        if (++idleSpins >= this.cfg.spinBeforeWait) {
-          idleSpins = 0;
-          this.idle();
-        }
-      } else {
-        idleSpins = 0;
-      }
-    }
-    this.finish();
-  }
-
   start(): void {
-    this.control.setState(CTL_DEVICE_STATE, SideState.Running);
     this.ring.disableKicks();
   }
 
   finish(): void {
     this.publish();
-    if (this.events.enabled) this.events.publish();
-    this.control.setState(CTL_DEVICE_STATE, SideState.Done);
+    this.report.publish();
   }
 
   /**
@@ -148,7 +115,7 @@ export class VirtioDevice {
       const c = this.chain;
       ring.popChain(c);
       const seq = this.tracker.makeAvailable(c.id, c.weight, c.writeCapacity);
-      this.stats[V_POPPED]++;
+      this.report.popped();
       progress++;
       if (this.faults.next()) {
         this.onFault(c, seq);
@@ -166,9 +133,6 @@ export class VirtioDevice {
 
   /** A fault on the chain just popped. */
   private onFault(c: Chain, seq: number): void {
-    const stats = this.stats;
-    stats[V_FAULTS]++;
-    if (this.events.enabled) this.events.push(EV_FAULT | (c.id << 8), seq, this.shouldStop);
     // Whatever completed before the fault goes out first: it is an in-order prefix.
     this.flushPending();
     this.publish();
@@ -176,12 +140,12 @@ export class VirtioDevice {
     if (this.order === 'in-order') {
       // Head-of-line blocking: nothing behind this buffer may be used before it.
       this.control.setState(CTL_DEVICE_STATE, SideState.Stalled);
+      this.report.fault(c.id, seq, 1);
       const t0 = this.clock();
       this.stallUntil(resolveAt);
       if (this.control.stopRequested()) return;
-      stats[V_STALL_MS] += this.clock() - t0;
       this.control.setState(CTL_DEVICE_STATE, SideState.Running);
-      if (this.events.enabled) this.events.push(EV_RESOLVE | (c.id << 8), seq, this.shouldStop);
+      this.report.resolved(c.id, seq, this.clock() - t0);
       this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
       return;
     }
@@ -189,7 +153,7 @@ export class VirtioDevice {
     if (this.fCount >= this.fCap) throw new VqError('BAD_CONFIG', 'device', 'more faults pending than the queue holds');
     const slot = (this.fHead + this.fCount) % this.fCap;
     this.fCount++;
-    if (this.fCount > stats[V_MAX_FAULTS_PENDING]) stats[V_MAX_FAULTS_PENDING] = this.fCount;
+    this.report.fault(c.id, seq, this.fCount);
     this.fId[slot] = c.id;
     this.fSeq[slot] = seq;
     this.fWeight[slot] = c.weight;
@@ -212,7 +176,7 @@ export class VirtioDevice {
       this.fCount--;
       const id = this.fId[slot];
       const seq = this.fSeq[slot];
-      if (this.events.enabled) this.events.push(EV_RESOLVE | (id << 8), seq, this.shouldStop);
+      this.report.resolved(id, seq, 0);
       const len = this.process(this.fAddr, this.fLen, this.fWrite, slot * this.cfg.segMax, this.fN[slot], id, seq);
       this.complete(id, len);
       done++;
@@ -237,16 +201,13 @@ export class VirtioDevice {
         rWord += wordsOf(l);
       }
     }
-    if (!ok) {
-      this.stats[V_CORRUPTED]++;
-      if (this.events.enabled) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
-    }
+    if (!ok) this.report.deviceCorrupt(id, seq);
     return written;
   }
 
   /** A buffer is done: write its used entry now, or hold it for a batch, as the ordering allows. */
   private complete(id: number, len: number): void {
-    this.stats[V_COMPLETED]++;
+    this.report.completed();
     if (this.order === 'in-order' || (this.order === 'partial' && this.fCount === 0 && this.tracker.lastFlush)) {
       // In order since the last flush point: hold it; one entry will stand for the batch.
       this.pCount++;
@@ -274,27 +235,18 @@ export class VirtioDevice {
     tr.onUsed(id, flush, len);
     this.ring.pushUsed(id, len, flush, tr.weight);
     this.unpublished++;
-    const stats = this.stats;
-    stats[V_USED_ENTRIES]++;
-    if (tr.count > 1) {
-      stats[V_BATCHED_ENTRIES]++;
-      stats[V_BUFFERS_IN_BATCHES] += tr.count;
-    }
-    if (flush) stats[V_FLUSHES]++;
-    if (this.events.enabled) this.events.push(EV_USED | (id << 8) | (flush ? EV_FLUSH_BIT : 0), len, this.shouldStop);
+    this.report.used(id, len, flush, tr.count);
   }
 
   /** Make written entries visible; interrupt if the driver's suppression state asks for it. */
   private publish(): void {
     if (this.unpublished === 0) return;
     this.unpublished = 0;
-    if (this.events.enabled) this.events.publish();
+    this.report.usedPublish();
     this.ring.publishUsed();
-    this.stats[V_USED_PUBLISHES]++;
     if (this.ring.needInterrupt()) {
       this.doorbells.ring(DB_IRQ);
-      this.stats[V_INTERRUPTS]++;
-      if (this.events.enabled) this.events.push(EV_IRQ, this.stats[V_USED_ENTRIES] & 0xffff, this.shouldStop);
+      this.report.interrupt(this.report.stats[V_USED_ENTRIES] & 0xffff);
     }
   }
 
@@ -317,32 +269,13 @@ export class VirtioDevice {
   }
 
   lostWakeup(): void {
-    this.stats[V_LOST_WAKEUPS]++;
-    if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, 0, this.shouldStop);
+    this.report.stats[V_LOST_WAKEUPS]++;
+    if (this.report.events.enabled) this.report.events.push(EV_LOST_WAKEUP, 0, () => this.control.stopRequested());
   }
 
-  /** Nothing to do: spin (poll mode), or sleep on the kick doorbell (wait mode), never past a fault's resolve time. */
-  private idle(): void {
-    const db = this.doorbells;
-    let timeout = this.cfg.wakeTimeoutMs;
-    let faultBound = false;
-    if (this.fCount > 0) {
-      const until = this.fAt[this.fHead] - this.clock();
-      if (until <= 0) return;
-      if (until < timeout) { timeout = until; faultBound = true; }
-    }
-    // Poll mode never sleeps; faults resolve on the next loop.
-    if (db.mode === 'poll') return;
-    const seen = db.read(DB_KICK);
-    if (!this.prepareSleep()) return;
-    this.control.setState(CTL_DEVICE_STATE, SideState.Waiting);
-    this.stats[V_SLEEPS]++;
-    if (this.events.enabled) this.events.publish();
-    const woke = db.wait(DB_KICK, seen, timeout);
-    this.afterWake();
-    this.control.setState(CTL_DEVICE_STATE, SideState.Running);
-    if (!woke && !faultBound && this.ring.pollAvail() && !this.control.stopRequested()) {
-      if (!db.wait(DB_KICK, seen, this.cfg.wakeTimeoutMs)) this.lostWakeup();
-    }
+  hasWork(): boolean { return this.ring.pollAvail(); }
+
+  state(): Record<string, number | boolean> {
+    return { ...this.ring.state(), in_flight: this.tracker.inFlight, outstanding: this.tracker.outstanding, faults_parked: this.fCount, pending_batch: this.pCount };
   }
 }

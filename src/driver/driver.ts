@@ -1,20 +1,20 @@
 /**
  * The virtio driver, above the ring: makes buffers available in batches, kicks when the device's
  * suppression state says so, reclaims used entries through the shared ordering tracker, verifies
- * the data the device wrote, and sleeps on the interrupt doorbell when idle in wait mode.
- * Ring-agnostic: the layout-specific part is a DriverRing (split or packed).
+ * the data the device wrote. Ring-agnostic: the layout-specific part is a DriverRing (split or
+ * packed). It is a Side (src/plugin/contract.ts): the runner, the simulator and one-thread tests
+ * drive it through start / step / prepareSleep / afterWake / finish.
  */
 import type { DriverRing } from '../ring/types.js';
 import type { MemoryOps } from '../memory/ops.js';
-import { DB_IRQ, DB_KICK, type Doorbell } from '../memory/doorbell.js';
+import { DB_KICK, type Doorbell } from '../memory/doorbell.js';
 import { UsedTracker } from '../order/tracker.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
-import { EV_AVAIL, EV_CORRUPT, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, type EventLog } from '../check/events.js';
-import {
-  CTL_DRIVER_DONE, CTL_DRIVER_STATE, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_PUBLISHES, D_RECLAIMED,
-  D_SLEEPS, D_USED_SEEN, SideState, type Control,
-} from '../harness/control.js';
+import { EV_LOST_WAKEUP } from '../check/events.js';
+import { CTL_DRIVER_DONE, CTL_DRIVER_STATE, D_LOST_WAKEUPS, SideState, type Control } from '../harness/control.js';
 import { Histogram } from '../util/histogram.js';
+import type { Side } from '../plugin/contract.js';
+import type { Reporter } from '../plugin/reporter.js';
 
 export interface DriverConfig {
   /** Buffers to push through the queue in total. */
@@ -25,20 +25,14 @@ export interface DriverConfig {
   segmentBytes: number;
   /** Most buffers added before one publish (the batch the spec's barriers are paid for once). */
   publishBatch: number;
-  /** Polls before sleeping on the interrupt doorbell (wait mode). */
-  spinBeforeWait: number;
-  /** A sleep that times out with used entries pending is a lost wake-up (after a grace period). */
-  wakeTimeoutMs: number;
   /** Check data patterns (both directions). */
   verifyData: boolean;
 }
 
-export class VirtioDriver {
+export class VirtioDriver implements Side {
   readonly latency = new Histogram();
   private readonly availTime: Float64Array;
   private readonly added: Uint16Array;
-  private readonly stats: Float64Array;
-  private readonly shouldStop: () => boolean;
   private made = 0;
   private reclaimed = 0;
 
@@ -46,7 +40,7 @@ export class VirtioDriver {
     readonly ring: DriverRing,
     private readonly mem: MemoryOps,
     readonly tracker: UsedTracker,
-    private readonly events: EventLog,
+    private readonly report: Reporter,
     private readonly doorbells: Doorbell,
     private readonly control: Control,
     private readonly cfg: DriverConfig,
@@ -57,54 +51,30 @@ export class VirtioDriver {
   ) {
     this.availTime = new Float64Array(maxId);
     this.added = new Uint16Array(queueSize);
-    this.stats = control.driver;
-    this.shouldStop = () => control.stopRequested();
   }
 
   /** Every buffer has been reclaimed. */
   get finished(): boolean { return this.reclaimed >= this.cfg.buffers; }
 
-  /** Run to completion (every buffer reclaimed) or until the harness says stop. */
-  run(): void {
-    this.start();
-    let idleSpins = 0;
-    while (!this.finished) {
-      if (this.control.stopRequested()) break;
-      if (this.step() === 0) {
-        if (this.doorbells.mode === 'wait' && ++idleSpins >= this.cfg.spinBeforeWait) {
-          idleSpins = 0;
-          this.sleep();
-        }
-      } else {
-        idleSpins = 0;
-      }
-    }
-    this.finish();
-  }
-
   start(): void {
-    this.control.setState(CTL_DRIVER_STATE, SideState.Running);
     this.ring.disableInterrupts();
   }
 
   finish(): void {
-    if (this.events.enabled) this.events.publish();
-    this.stats[D_RECLAIMED] = this.reclaimed;
+    this.report.publish();
     this.control.setState(CTL_DRIVER_STATE, SideState.Done);
-    Atomics.store(this.control.ctl, CTL_DRIVER_DONE, 1);
+    if (this.finished) Atomics.store(this.control.ctl, CTL_DRIVER_DONE, 1);
     // Wake a sleeping device so it sees we are done (a harness signal, not a virtio kick).
     this.doorbells.wakeAll();
   }
 
   /**
    * One round: add and publish a batch of buffers (kick if the device asks for it), then reclaim
-   * what the device has used. Returns the work done (0 = idle). The threaded loop and the
-   * simulator both drive the driver through this.
+   * what the device has used. Returns the work done (0 = idle).
    */
   step(): number {
     const cfg = this.cfg;
     const ring = this.ring;
-    const ev = this.events;
     const segments = cfg.readable + cfg.writable;
     const capacity = cfg.writable * cfg.segmentBytes;
     let n = 0;
@@ -112,7 +82,7 @@ export class VirtioDriver {
       const id = ring.add(cfg.readable, cfg.writable);
       const seq = this.tracker.makeAvailable(id, ring.weightOf(id), capacity);
       if (cfg.verifyData) this.fillReadable(id, seq);
-      if (ev.enabled) ev.push(EV_AVAIL | (id << 8), capacity, this.shouldStop);
+      this.report.avail(id, capacity);
       this.added[n++] = id;
       this.made++;
     }
@@ -120,14 +90,11 @@ export class VirtioDriver {
       const t = this.clock();
       for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
       // Events first: the checker must never see a used entry before the avail it refers to.
-      if (ev.enabled) ev.publish();
+      this.report.availPublish(this.made);
       ring.publish();
-      this.stats[D_MADE] = this.made;
-      this.stats[D_PUBLISHES]++;
       if (ring.needKick()) {
         this.doorbells.ring(DB_KICK);
-        this.stats[D_KICKS]++;
-        if (ev.enabled) ev.push(EV_KICK, this.made & 0xffff, this.shouldStop);
+        this.report.kick(this.made & 0xffff);
       }
     }
     return n + this.reclaim();
@@ -155,18 +122,14 @@ export class VirtioDriver {
       }
       this.reclaimed += k;
       got += k;
-      this.stats[D_USED_SEEN]++;
-      if (this.events.enabled) this.events.push(EV_RECLAIM | (ring.usedId << 8), k, this.shouldStop);
+      this.report.reclaim(ring.usedId, k, this.reclaimed);
     }
-    if (got) this.stats[D_RECLAIMED] = this.reclaimed;
     return got;
   }
 
-  /**
-   * Wait mode, before sleeping: enable interrupts, full barrier, re-check (2.7.10 / 2.8.21). Returns
-   * true when it is safe to sleep on the interrupt doorbell; false (interrupts disabled again) when
-   * used entries arrived meanwhile.
-   */
+  hasWork(): boolean { return this.ring.pollUsed(); }
+
+  /** Before sleeping: enable interrupts, full barrier, re-check (2.7.10 / 2.8.21). */
   prepareSleep(): boolean {
     const ring = this.ring;
     ring.enableInterrupts();
@@ -178,33 +141,17 @@ export class VirtioDriver {
     return true;
   }
 
-  /** After a sleep: back to polling with interrupts disabled. */
   afterWake(): void {
     this.ring.disableInterrupts();
   }
 
-  private sleep(): void {
-    const db = this.doorbells;
-    const ring = this.ring;
-    const seen = db.read(DB_IRQ);
-    if (!this.prepareSleep()) return;
-    this.control.setState(CTL_DRIVER_STATE, SideState.Waiting);
-    this.stats[D_SLEEPS]++;
-    if (this.events.enabled) this.events.publish();
-    const woke = db.wait(DB_IRQ, seen, this.cfg.wakeTimeoutMs);
-    this.afterWake();
-    this.control.setState(CTL_DRIVER_STATE, SideState.Running);
-    if (!woke && ring.pollUsed() && !this.control.stopRequested()) {
-      // Used entries were published while we slept with interrupts enabled and no interrupt came.
-      // Give the device one more period to ring (it may just be slow), then call it lost.
-      if (!db.wait(DB_IRQ, seen, this.cfg.wakeTimeoutMs)) this.lostWakeup();
-    }
+  lostWakeup(): void {
+    this.report.stats[D_LOST_WAKEUPS]++;
+    if (this.report.events.enabled) this.report.events.push(EV_LOST_WAKEUP, this.reclaimed, () => this.control.stopRequested());
   }
 
-  /** Record a lost wake-up (the threaded loop after a timed-out sleep; the simulator on deadlock). */
-  lostWakeup(): void {
-    this.stats[D_LOST_WAKEUPS]++;
-    if (this.events.enabled) this.events.push(EV_LOST_WAKEUP, this.reclaimed, this.shouldStop);
+  state(): Record<string, number | boolean> {
+    return { ...this.ring.state(), made: this.made, reclaimed: this.reclaimed, in_flight: this.tracker.inFlight, outstanding: this.tracker.outstanding };
   }
 
   private fillReadable(id: number, seq: number): void {
@@ -224,8 +171,7 @@ export class VirtioDriver {
     for (let k = 0; k < this.cfg.writable && left > 0; k++) {
       const n = left < bytes ? left : bytes;
       if (!checkPattern(this.mem, this.ring.segmentAddr(id, this.cfg.readable + k), n, seq, SALT_IN, word)) {
-        this.stats[D_CORRUPTED]++;
-        if (this.events.enabled) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
+        this.report.driverCorrupt(id, seq);
         return;
       }
       left -= n;

@@ -41,6 +41,9 @@ export interface RunConfig {
   orderWindow: number;
   /** Features the device offers (names, comma-separated, or "all"); the driver accepts what ring/order/eventIdx/indirect ask for. */
   deviceFeatures: string;
+  /** A user's device / driver module (ES module path) to run instead of vqlab's own ('' = vqlab's). */
+  deviceModule: string;
+  driverModule: string;
 }
 
 export const DEFAULT_CONFIG: RunConfig = {
@@ -69,6 +72,8 @@ export const DEFAULT_CONFIG: RunConfig = {
   eventLogRecords: 1 << 18,
   orderWindow: 1 << 18,
   deviceFeatures: 'all',
+  deviceModule: '',
+  driverModule: '',
 };
 
 const RINGS: readonly RingKind[] = ['split', 'packed'];

@@ -8,19 +8,20 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from './config.js';
 import { createShared, guestLayoutOf, type SideInit } from './sides.js';
 import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
-import { featureNames, negotiateRequest, parseFeatureList } from '../spec/features.js';
+import { DEVICE_MODEL_FEATURES, featureNames, negotiateRequest, parseFeatureList } from '../spec/features.js';
 import { VqError } from '../errors.js';
 import type { Violation } from '../check/checker.js';
 import { EventLog } from '../check/events.js';
 import { LiveChecker } from '../check/live.js';
 import { Histogram } from '../util/histogram.js';
 import { queueSnapshot } from './snapshot.js';
-import type { Side, SideDone, SideFailed } from './worker-main.js';
+import type { SideDone, SideFailed } from './worker-main.js';
+import type { Role as Side } from '../plugin/contract.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -101,15 +102,44 @@ export function workerPath(side: Side): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * User side modules: absolute paths for the workers, and the features a user device offers (its
+ * optional `features` export: names like "IN_ORDER"; without it, everything vqlab's device offers).
+ */
+async function resolveModules(cfg: RunConfig): Promise<{ driver?: string; device?: string; deviceOffers: bigint }> {
+  const out: { driver?: string; device?: string; deviceOffers: bigint } = { deviceOffers: DEVICE_MODEL_FEATURES };
+  for (const role of ['driver', 'device'] as const) {
+    const p = role === 'driver' ? cfg.driverModule : cfg.deviceModule;
+    if (!p) continue;
+    const abs = resolve(p);
+    if (!existsSync(abs)) throw new VqError('BAD_CONFIG', 'config', `--${role} module not found: ${abs}`);
+    out[role] = abs;
+    if (role === 'device') {
+      let mod: { features?: unknown };
+      try { mod = (await import(pathToFileURL(abs).href)) as { features?: unknown }; } catch (e) {
+        throw new VqError('BAD_CONFIG', 'config', `cannot load --device module ${abs}: ${(e as Error).message}`);
+      }
+      if (mod.features !== undefined) {
+        if (!Array.isArray(mod.features) || !mod.features.every((x) => typeof x === 'string')) {
+          throw new VqError('BAD_CONFIG', 'config', `${abs}: "features" must be an array of feature names`);
+        }
+        out.deviceOffers = parseFeatureList(mod.features.join(','));
+      }
+    }
+  }
+  return out;
+}
+
 export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const cfg = validateConfig({ ...input });
-  const { negotiated: f, offered, accepted } = negotiateRequest(cfg, parseFeatureList(cfg.deviceFeatures));
+  const modules = await resolveModules(cfg);
+  const { negotiated: f, offered, accepted } = negotiateRequest(cfg, parseFeatureList(cfg.deviceFeatures) & modules.deviceOffers);
   if (cfg.segments > cfg.queueSize && !f.indirect) {
     throw new VqError('FEATURE_CONFLICT', 'config', `buffers of ${cfg.segments} descriptors need VIRTIO_F_INDIRECT_DESC with a queue of ${cfg.queueSize}, and the device does not offer it`);
   }
   const gl = guestLayoutOf(cfg);
   const shared = createShared(cfg, gl);
-  const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared };
+  const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared, modules: { driver: modules.driver, device: modules.device } };
   const control = new Control(shared.control);
   const driverLog = new EventLog(shared.driverLog);
   const deviceLog = new EventLog(shared.deviceLog);

@@ -7,16 +7,24 @@ import { Doorbells, type Doorbell } from '../memory/doorbell.js';
 import { guestLayout, type GuestLayout } from '../memory/guest.js';
 import { negotiate, type Negotiated } from '../spec/features.js';
 import type { PackedRingLayout, SplitRingLayout } from '../spec/layout.js';
+import type { UsedTracker } from '../order/tracker.js';
 import { SplitDriverRing } from '../split/driver.js';
 import { SplitDeviceRing } from '../split/device.js';
 import type { DeviceRing, DriverRing } from '../ring/types.js';
-import { UsedTracker } from '../order/tracker.js';
 import { EventLog } from '../check/events.js';
 import { Control } from './control.js';
-import { orderWindowOf, segmentSplit, type RunConfig } from './config.js';
-import { VirtioDriver } from '../driver/driver.js';
-import { VirtioDevice } from '../device/device.js';
+import type { RunConfig } from './config.js';
+import type { VirtioDriver } from '../driver/driver.js';
+import type { VirtioDevice } from '../device/device.js';
 import { subSeed } from '../util/rng.js';
+import { DB_IRQ, DB_KICK } from '../memory/doorbell.js';
+import { FaultModel } from '../device/faults.js';
+import * as spec from '../spec/constants.js';
+import { vringNeedEvent } from '../spec/layout.js';
+import { checkPattern, fillPattern, SALT_IN, SALT_OUT } from '../device/payload.js';
+import { Reporter } from '../plugin/reporter.js';
+import type { Role, SideContext } from '../plugin/contract.js';
+import { createBuiltinDevice, createBuiltinDriver } from '../plugin/builtin.js';
 import { VqError } from '../errors.js';
 
 /** Everything the two sides share, as plain transferable data (SharedArrayBuffers are shared, not copied). */
@@ -34,6 +42,8 @@ export interface SideInit {
   /** Negotiated feature bits, hex (bigint does not cross structured clone everywhere). */
   features: string;
   shared: SharedRegions;
+  /** User side modules (absolute paths) to run instead of vqlab's own driver / device. */
+  modules?: { driver?: string; device?: string };
 }
 
 export function createShared(cfg: RunConfig, gl: GuestLayout): SharedRegions {
@@ -85,34 +95,41 @@ export interface SideEnv {
   stallUntil?: (t: number) => void;
 }
 
-export function buildDriver(init: SideInit, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence), env: SideEnv = {}): VirtioDriver {
+/** The context a side is built from (src/plugin/contract.ts): the same for vqlab's sides and a user's. */
+export function sideContext(init: SideInit, role: Role, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence), env: SideEnv = {}): SideContext & { control: Control; stallUntil: (t: number) => void } {
   const { cfg } = init;
-  const f = featuresOf(init);
-  const gl = guestLayoutOf(cfg);
-  const tracker = new UsedTracker(orderWindowOf(cfg), maxIdOf(cfg), f.order, f.partialOrder, 'driver');
-  const ring = makeDriverRing(mem, gl, f, cfg, tracker);
-  const { readable, writable } = segmentSplit(cfg.segments);
-  return new VirtioDriver(ring, mem, tracker, new EventLog(init.shared.driverLog, cfg.check),
-    env.doorbell ?? new Doorbells(init.shared.doorbells, cfg.notify), new Control(init.shared.control),
-    {
-      buffers: cfg.buffers, readable, writable, segmentBytes: cfg.segmentBytes, publishBatch: cfg.publishBatch,
-      spinBeforeWait: cfg.spinBeforeWait, wakeTimeoutMs: cfg.wakeTimeoutMs, verifyData: cfg.verifyData,
-    }, cfg.queueSize, maxIdOf(cfg), env.clock);
+  const control = new Control(init.shared.control);
+  const events = new EventLog(role === 'driver' ? init.shared.driverLog : init.shared.deviceLog, cfg.check);
+  const stop = (): boolean => control.stopRequested();
+  const clock = env.clock ?? ((): number => performance.now());
+  return {
+    role,
+    mem,
+    guest: guestLayoutOf(cfg),
+    features: featuresOf(init),
+    queueSize: cfg.queueSize,
+    config: cfg,
+    doorbell: env.doorbell ?? new Doorbells(init.shared.doorbells, cfg.notify),
+    DB_KICK,
+    DB_IRQ,
+    clock,
+    faults: new FaultModel({ rate: cfg.faultRate, latencyUs: cfg.faultLatencyUs, seed: subSeed(cfg.seed, 1) }),
+    spec: { ...spec, vringNeedEvent },
+    payload: { fill: fillPattern, check: checkPattern, SALT_OUT, SALT_IN },
+    report: new Reporter(events, role === 'driver' ? control.driver : control.device, stop),
+    stopRequested: stop,
+    driverDone: () => control.driverDone(),
+    control,
+    stallUntil: env.stallUntil ?? ((t: number): void => { while (performance.now() < t) if (control.stopRequested()) return; }),
+  };
 }
 
-export function buildDevice(init: SideInit, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence), env: SideEnv = {}): VirtioDevice {
-  const { cfg } = init;
-  const f = featuresOf(init);
-  const gl = guestLayoutOf(cfg);
-  // The device learns buffer ids from the ring; split ids are head indexes < queue size, packed
-  // ids are 16-bit and checked against the same bound (vqlab's driver never exceeds it).
-  const tracker = new UsedTracker(orderWindowOf(cfg), f.ring === 'split' ? cfg.queueSize : 65536, f.order, f.partialOrder, 'device');
-  const ring = makeDeviceRing(mem, gl, f);
-  return new VirtioDevice(ring, mem, f, tracker, new EventLog(init.shared.deviceLog, cfg.check),
-    env.doorbell ?? new Doorbells(init.shared.doorbells, cfg.notify), new Control(init.shared.control),
-    {
-      popBudget: cfg.popBudget, segMax: cfg.segMax, spinBeforeWait: cfg.notify === 'poll' ? 1 : cfg.spinBeforeWait,
-      wakeTimeoutMs: cfg.wakeTimeoutMs, verifyData: cfg.verifyData, faultRate: cfg.faultRate,
-      faultLatencyUs: cfg.faultLatencyUs, seed: subSeed(cfg.seed, 1),
-    }, cfg.queueSize, gl.dmaStart, env.clock, env.stallUntil);
+/** vqlab's own driver, built through the side contract. */
+export function buildDriver(init: SideInit, mem?: MemoryOps, env: SideEnv = {}): VirtioDriver {
+  return createBuiltinDriver(sideContext(init, 'driver', mem, env));
+}
+
+/** vqlab's own device, built through the side contract. */
+export function buildDevice(init: SideInit, mem?: MemoryOps, env: SideEnv = {}): VirtioDevice {
+  return createBuiltinDevice(sideContext(init, 'device', mem, env));
 }

@@ -1,46 +1,72 @@
-/** The body of a side's worker thread: build the side, wait for GO, run, report. */
+/** The body of a side's worker thread: build the side (vqlab's or a user module's), wait for GO, run, report. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildDevice, buildDriver, type SideInit } from './sides.js';
-import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, SideState } from './control.js';
-import { isVqError } from '../errors.js';
-import type { VirtioDriver } from '../driver/driver.js';
-import type { VirtioDevice } from '../device/device.js';
+import { pathToFileURL } from 'node:url';
+import { sideContext, type SideInit } from './sides.js';
+import { CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, SideState } from './control.js';
+import { isVqError, VqError } from '../errors.js';
+import { VirtioDriver } from '../driver/driver.js';
+import { createBuiltinDevice, createBuiltinDriver } from '../plugin/builtin.js';
+import { runSide } from '../plugin/runner.js';
+import type { Side, SideModule } from '../plugin/contract.js';
 
-export type Side = 'driver' | 'device';
+import type { Role } from '../plugin/contract.js';
 
 export interface SideDone {
   type: 'done';
-  side: Side;
+  side: Role;
   elapsedMs: number;
   state: Record<string, number | boolean>;
-  /** Driver only: latency histogram, sparse [bucket, count] pairs. */
+  /** vqlab's driver only: latency histogram, sparse [bucket, count] pairs. */
   latency?: { buckets: [number, number][]; total: number; max: number };
 }
 
 export interface SideFailed {
   type: 'error';
-  side: Side;
+  side: Role;
   error: { code: string; side: string; message: string; details: Record<string, unknown> };
   state: Record<string, number | boolean> | null;
 }
 
-export function sideWorkerMain(side: Side): void {
+/** Load a user's side module and create its side; a clear typed error if it does not fit the contract. */
+async function loadModuleSide(path: string, role: Role, ctx: Parameters<NonNullable<SideModule['createDevice']>>[0]): Promise<Side> {
+  let mod: SideModule;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as SideModule;
+  } catch (e) {
+    throw new VqError('BAD_CONFIG', 'config', `cannot load ${role} module ${path}: ${(e as Error).message}`);
+  }
+  const create = role === 'device' ? mod.createDevice : mod.createDriver;
+  if (typeof create !== 'function') {
+    throw new VqError('BAD_CONFIG', 'config', `${path} does not export create${role === 'device' ? 'Device' : 'Driver'}(ctx)`);
+  }
+  const side = create(ctx);
+  for (const m of ['start', 'step', 'hasWork', 'prepareSleep', 'afterWake', 'lostWakeup', 'finish', 'state'] as const) {
+    if (typeof (side as unknown as Record<string, unknown>)?.[m] !== 'function') {
+      throw new VqError('BAD_CONFIG', 'config', `the ${role} from ${path} has no ${m}() (see the side contract in the README)`);
+    }
+  }
+  return side;
+}
+
+export async function sideWorkerMain(role: Role): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('vqlab worker entry point started outside a worker thread');
   const init = workerData as SideInit;
-  const control = new Control(init.shared.control);
-  const stateWord = side === 'driver' ? CTL_DRIVER_STATE : CTL_DEVICE_STATE;
-  let s: VirtioDriver | VirtioDevice | null = null;
+  const ctx = sideContext(init, role);
+  const control = ctx.control;
+  const stateWord = role === 'driver' ? CTL_DRIVER_STATE : CTL_DEVICE_STATE;
+  let s: Side | null = null;
   try {
-    s = side === 'driver' ? buildDriver(init) : buildDevice(init);
-    port.postMessage({ type: 'ready', side });
+    const modulePath = role === 'driver' ? init.modules?.driver : init.modules?.device;
+    s = modulePath ? await loadModuleSide(modulePath, role, ctx) : role === 'driver' ? createBuiltinDriver(ctx) : createBuiltinDevice(ctx);
+    port.postMessage({ type: 'ready', side: role });
     while (Atomics.load(control.ctl, CTL_GO) === 0 && !control.stopRequested()) Atomics.wait(control.ctl, CTL_GO, 0, 100);
     const t0 = performance.now();
-    s.run();
+    runSide(s, ctx, control);
     const elapsedMs = performance.now() - t0;
-    const msg: SideDone = { type: 'done', side, elapsedMs, state: s.ring.state() };
-    if (side === 'driver') {
-      const h = (s as VirtioDriver).latency;
+    const msg: SideDone = { type: 'done', side: role, elapsedMs, state: s.state() };
+    if (s instanceof VirtioDriver) {
+      const h = s.latency;
       const buckets: [number, number][] = [];
       h.counts.forEach((c, i) => { if (c > 0) buckets.push([i, c]); });
       msg.latency = { buckets, total: h.total, max: h.max };
@@ -49,11 +75,11 @@ export function sideWorkerMain(side: Side): void {
   } catch (e) {
     control.setState(stateWord, SideState.Failed);
     let state: Record<string, number | boolean> | null = null;
-    try { state = s ? s.ring.state() : null; } catch { /* the state itself may be what is broken */ }
+    try { state = s ? s.state() : null; } catch { /* the state itself may be what is broken */ }
     const error = isVqError(e)
       ? { code: e.code, side: e.side, message: e.message, details: e.details }
-      : { code: 'WORKER_DIED', side, message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), details: { stack: e instanceof Error ? e.stack : undefined } };
-    const msg: SideFailed = { type: 'error', side, error, state };
+      : { code: 'WORKER_DIED', side: role, message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), details: { stack: e instanceof Error ? e.stack : undefined } };
+    const msg: SideFailed = { type: 'error', side: role, error, state };
     port.postMessage(msg);
   }
 }

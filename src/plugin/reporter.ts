@@ -1,0 +1,93 @@
+/**
+ * The reporting half of the side contract: one place that turns what a side did into checker
+ * events (the side's shared event log) and run figures (the side's counters). vqlab's own sides
+ * report through it exactly as a user's do. Allocation-free; each call is a few stores.
+ */
+import {
+  EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RESOLVE, EV_USED, type EventLog,
+} from '../check/events.js';
+import {
+  D_CORRUPTED, D_KICKS, D_MADE, D_PUBLISHES, D_RECLAIMED, D_USED_SEEN, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES,
+  V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_MAX_FAULTS_PENDING, V_POPPED, V_STALL_MS,
+  V_USED_ENTRIES, V_USED_PUBLISHES,
+} from '../harness/control.js';
+
+export class Reporter {
+  private readonly on: boolean;
+  constructor(
+    readonly events: EventLog,
+    readonly stats: Float64Array,
+    private readonly shouldStop: () => boolean,
+  ) {
+    this.on = events.enabled;
+  }
+
+  // --- device ---------------------------------------------------------------------------
+  /** A chain was popped from the available ring. */
+  popped(): void { this.stats[V_POPPED]++; }
+  /** A buffer finished processing (whether or not its used entry is written yet). */
+  completed(): void { this.stats[V_COMPLETED]++; }
+  /** A used entry was written naming `id`; it stands for `buffers` buffers (1, or a batch). */
+  used(id: number, len: number, flush: boolean, buffers: number): void {
+    const s = this.stats;
+    s[V_USED_ENTRIES]++;
+    if (buffers > 1) { s[V_BATCHED_ENTRIES]++; s[V_BUFFERS_IN_BATCHES] += buffers; }
+    if (flush) s[V_FLUSHES]++;
+    if (this.on) this.events.push(EV_USED | (id << 8) | (flush ? EV_FLUSH_BIT : 0), len, this.shouldStop);
+  }
+  /** Before making used entries visible (split: the used.idx store): events first, so the checker never lags the driver. */
+  usedPublish(): void {
+    this.stats[V_USED_PUBLISHES]++;
+    if (this.on) this.events.publish();
+  }
+  interrupt(usedIdx: number): void {
+    this.stats[V_INTERRUPTS]++;
+    if (this.on) this.events.push(EV_IRQ, usedIdx, this.shouldStop);
+  }
+  fault(id: number, seq: number, pending: number): void {
+    this.stats[V_FAULTS]++;
+    if (pending > this.stats[V_MAX_FAULTS_PENDING]) this.stats[V_MAX_FAULTS_PENDING] = pending;
+    if (this.on) this.events.push(EV_FAULT | (id << 8), seq, this.shouldStop);
+  }
+  resolved(id: number, seq: number, stalledMs: number): void {
+    if (stalledMs > 0) this.stats[V_STALL_MS] += stalledMs;
+    if (this.on) this.events.push(EV_RESOLVE | (id << 8), seq, this.shouldStop);
+  }
+  /** The device found the driver's pattern wrong in buffer `id`. */
+  deviceCorrupt(id: number, seq: number): void {
+    this.stats[V_CORRUPTED]++;
+    if (this.on) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
+  }
+
+  // --- driver ---------------------------------------------------------------------------
+  /** Buffer `id` (with `capacity` writable bytes) was added; it becomes visible at the next publish. */
+  avail(id: number, capacity: number): void {
+    if (this.on) this.events.push(EV_AVAIL | (id << 8), capacity, this.shouldStop);
+  }
+  /** Before making buffers visible (the avail.idx / head-flags store): events first. */
+  availPublish(made: number): void {
+    this.stats[D_MADE] = made;
+    this.stats[D_PUBLISHES]++;
+    if (this.on) this.events.publish();
+  }
+  kick(availIdx: number): void {
+    this.stats[D_KICKS]++;
+    if (this.on) this.events.push(EV_KICK, availIdx, this.shouldStop);
+  }
+  /** A used entry naming `id` was reclaimed and completed `count` buffers. */
+  reclaim(id: number, count: number, reclaimedTotal: number): void {
+    this.stats[D_USED_SEEN]++;
+    this.stats[D_RECLAIMED] = reclaimedTotal;
+    if (this.on) this.events.push(EV_RECLAIM | (id << 8), count, this.shouldStop);
+  }
+  /** The driver found the device's pattern wrong in buffer `id`. */
+  driverCorrupt(id: number, seq: number): void {
+    this.stats[D_CORRUPTED]++;
+    if (this.on) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
+  }
+
+  /** Make recorded events visible to the checker. */
+  publish(): void {
+    if (this.on) this.events.publish();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The loop every side runs in its worker thread — vqlab's own and a user's alike: step while there
+ * is work; when idle, spin (poll mode) or sleep on the doorbell (wait mode) after enabling
+ * notifications, a full barrier and a re-check (the side's prepareSleep). Every sleep has a timeout;
+ * a sleep that times out with work pending and no notification is a lost wake-up (after a second
+ * grace period, so a merely slow peer is not blamed). Nothing here waits forever.
+ */
+import type { Side, SideContext } from './contract.js';
+import { CTL_DEVICE_STATE, CTL_DRIVER_STATE, D_SLEEPS, SideState, V_SLEEPS, type Control } from '../harness/control.js';
+
+export function runSide(side: Side, ctx: SideContext, control: Control): void {
+  const device = ctx.role === 'device';
+  const stateWord = device ? CTL_DEVICE_STATE : CTL_DRIVER_STATE;
+  const waitOn = device ? ctx.DB_KICK : ctx.DB_IRQ;
+  const sleepsIdx = device ? V_SLEEPS : D_SLEEPS;
+  const db = ctx.doorbell;
+  const cfg = ctx.config;
+  // A polling device checks parked faults on every idle round; everyone else spins a while first.
+  const spin = db.mode === 'poll' ? (device ? 1 : Infinity) : cfg.spinBeforeWait;
+  control.setState(stateWord, SideState.Running);
+  side.start();
+  let idle = 0;
+  for (;;) {
+    if (ctx.stopRequested()) break;
+    if (side.step() !== 0) { idle = 0; continue; }
+    if (side.finished) break;
+    if (++idle < spin) continue;
+    idle = 0;
+    if (db.mode === 'poll') continue;
+    // Wait mode: never sleep past the next parked fault's resolve time.
+    let timeout = cfg.wakeTimeoutMs;
+    let boundByFault = false;
+    const at = side.nextResolveAt ?? Infinity;
+    if (at !== Infinity) {
+      const until = at - ctx.clock();
+      if (until <= 0) continue;
+      if (until < timeout) { timeout = until; boundByFault = true; }
+    }
+    const seen = db.read(waitOn);
+    if (!side.prepareSleep()) continue;
+    control.setState(stateWord, SideState.Waiting);
+    ctx.report.stats[sleepsIdx]++;
+    ctx.report.publish();
+    const woke = db.wait(waitOn, seen, timeout);
+    side.afterWake();
+    control.setState(stateWord, SideState.Running);
+    if (!woke && !boundByFault && !ctx.stopRequested() && side.hasWork()) {
+      if (!db.wait(waitOn, seen, cfg.wakeTimeoutMs)) side.lostWakeup();
+    }
+  }
+  side.finish();
+  control.setState(stateWord, SideState.Done);
+}
