@@ -17,6 +17,7 @@ export const EV_FAULT = 6;    // device faulted on `id`; w1 = seq
 export const EV_RESOLVE = 7;  // fault on `id` resolved; w1 = seq
 export const EV_LOST_WAKEUP = 8; // this side slept through published work; w1 = the index it found
 export const EV_CORRUPT = 9;  // data pattern mismatch on `id`; w1 = seq
+export const EV_TIME = 10;    // tracing only: the time of the records that follow; w1 = µs since the run's epoch
 
 export const EV_FLUSH_BIT = 1 << 24;
 

@@ -4,6 +4,7 @@
  */
 import { Checker, type CheckerOptions } from './checker.js';
 import { EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';
+import type { TraceBuilder } from '../trace/perfetto.js';
 
 export class LiveChecker {
   readonly checker: Checker;
@@ -17,12 +18,13 @@ export class LiveChecker {
   private readonly onDriver: (w0: number, w1: number) => void;
   private readonly onDevice: (w0: number, w1: number) => void;
 
-  constructor(opts: CheckerOptions, private readonly driverLog: EventLog, private readonly deviceLog: EventLog) {
+  constructor(opts: CheckerOptions, private readonly driverLog: EventLog, private readonly deviceLog: EventLog, readonly trace: TraceBuilder | null = null) {
     this.checker = new Checker(opts);
     this.rqCap = Math.max(driverLog.capacity, 2);
     this.rq = new Int32Array(this.rqCap * 2);
     const c = this.checker;
     this.onDriver = (w0, w1) => {
+      this.trace?.driver(w0, w1);
       const type = w0 & 0xff;
       const id = (w0 >>> 8) & 0xffff;
       if (type === EV_AVAIL) c.avail(id, w1);
@@ -36,8 +38,19 @@ export class LiveChecker {
     this.onDevice = (w0, w1) => {
       const type = w0 & 0xff;
       const id = (w0 >>> 8) & 0xffff;
-      if (type === EV_USED) { if (!c.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0)) this.stop = true; }
-      else if (type === EV_CORRUPT) { c.corrupted('device', id, w1); this.stop = true; }
+      if (type === EV_USED) {
+        const ok = c.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0);
+        if (!ok) this.stop = true;
+        if (this.trace) {
+          const t = c.tracker;
+          const ids: number[] = [];
+          if (ok) for (let k = 0; k < t.count; k++) ids.push(t.idAtSeq((t.firstSeq + k) >>> 0));
+          this.trace.device(w0, w1, ok ? { firstSeq: t.firstSeq, ids } : undefined);
+        }
+        return;
+      }
+      this.trace?.device(w0, w1);
+      if (type === EV_CORRUPT) { c.corrupted('device', id, w1); this.stop = true; }
       else if (type === EV_LOST_WAKEUP) { c.lostWakeup('device'); this.stop = true; }
     };
   }

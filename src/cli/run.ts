@@ -27,6 +27,8 @@ export function runCommand(): Command {
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
     .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see README: the side contract)", '')
     .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)", '')
+    .option('--trace-out <file>', 'write a Chrome Trace Event / Perfetto JSON trace (open in ui.perfetto.dev or chrome://tracing)', '')
+    .option('--trace-max-events <n>', 'keep at most this many trace events (a window over the end of the run)', intArg('--trace-max-events', 100, 1 << 24), d.traceMaxEvents)
     .option('--no-check', 'turn the live conformance checker off (no event recording)')
     .option('--no-verify-data', 'do not write or check data patterns')
     .option('--json', 'print one JSON object', false)
@@ -56,6 +58,8 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         deviceFeatures: o.deviceFeatures as string,
         deviceModule: o.device as string,
         driverModule: o.driver as string,
+        traceOut: o.traceOut as string,
+        traceMaxEvents: o.traceMaxEvents as number,
       };
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();

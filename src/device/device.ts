@@ -16,7 +16,6 @@ import { UsedTracker } from '../order/tracker.js';
 import { Chain } from '../ring/chain.js';
 import { FaultModel } from './faults.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from './payload.js';
-import { EV_LOST_WAKEUP } from '../check/events.js';
 import { CTL_DEVICE_STATE, SideState, V_LOST_WAKEUPS, V_USED_ENTRIES, type Control } from '../harness/control.js';
 import type { Side } from '../plugin/contract.js';
 import type { Reporter } from '../plugin/reporter.js';
@@ -109,6 +108,7 @@ export class VirtioDevice implements Side {
   step(): number {
     const ring = this.ring;
     let progress = 0;
+    this.report.time();
     if (this.fCount > 0) progress += this.resolveDue(this.clock());
     let budget = this.cfg.popBudget;
     while (budget-- > 0 && this.tracker.inFlight < this.tracker.window && ring.pollAvail()) {
@@ -270,7 +270,7 @@ export class VirtioDevice implements Side {
 
   lostWakeup(): void {
     this.report.stats[V_LOST_WAKEUPS]++;
-    if (this.report.events.enabled) this.report.events.push(EV_LOST_WAKEUP, 0, () => this.control.stopRequested());
+    this.report.lostWakeup(0);
   }
 
   hasWork(): boolean { return this.ring.pollAvail(); }

@@ -10,7 +10,6 @@ import type { MemoryOps } from '../memory/ops.js';
 import { DB_KICK, type Doorbell } from '../memory/doorbell.js';
 import { UsedTracker } from '../order/tracker.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
-import { EV_LOST_WAKEUP } from '../check/events.js';
 import { CTL_DRIVER_DONE, CTL_DRIVER_STATE, D_LOST_WAKEUPS, SideState, type Control } from '../harness/control.js';
 import { Histogram } from '../util/histogram.js';
 import type { Side } from '../plugin/contract.js';
@@ -77,6 +76,7 @@ export class VirtioDriver implements Side {
     const ring = this.ring;
     const segments = cfg.readable + cfg.writable;
     const capacity = cfg.writable * cfg.segmentBytes;
+    this.report.time();
     let n = 0;
     while (this.made < cfg.buffers && n < cfg.publishBatch && ring.canAdd(segments) && this.tracker.inFlight < this.tracker.window) {
       const id = ring.add(cfg.readable, cfg.writable);
@@ -147,7 +147,7 @@ export class VirtioDriver implements Side {
 
   lostWakeup(): void {
     this.report.stats[D_LOST_WAKEUPS]++;
-    if (this.report.events.enabled) this.report.events.push(EV_LOST_WAKEUP, this.reclaimed, () => this.control.stopRequested());
+    this.report.lostWakeup(this.reclaimed);
   }
 
   state(): Record<string, number | boolean> {

@@ -44,6 +44,10 @@ export interface RunConfig {
   /** A user's device / driver module (ES module path) to run instead of vqlab's own ('' = vqlab's). */
   deviceModule: string;
   driverModule: string;
+  /** Write a Chrome Trace Event / Perfetto JSON trace here ('' = no trace). */
+  traceOut: string;
+  /** Most trace events kept (a sliding window over the run's end). */
+  traceMaxEvents: number;
 }
 
 export const DEFAULT_CONFIG: RunConfig = {
@@ -74,6 +78,8 @@ export const DEFAULT_CONFIG: RunConfig = {
   deviceFeatures: 'all',
   deviceModule: '',
   driverModule: '',
+  traceOut: '',
+  traceMaxEvents: 200_000,
 };
 
 const RINGS: readonly RingKind[] = ['split', 'packed'];
@@ -118,6 +124,8 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (usesIndirect && c.segments > c.queueSize) bad(`an indirect table of ${c.segments} descriptors exceeds the queue size ${c.queueSize}`);
   if (!Number.isInteger(Math.log2(c.eventLogRecords))) bad('event log size must be a power of two');
   intIn('order window', c.orderWindow, 1, 1 << 24);
+  if (c.traceOut && !c.check) bad('--trace-out records what the live checker reads: it cannot be used with --no-check');
+  intIn('--trace-max-events', c.traceMaxEvents, 100, 1 << 24);
   return c;
 }
 

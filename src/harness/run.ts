@@ -7,7 +7,8 @@
  * stop within 1 s of being asked is terminated.
  */
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { TraceBuilder } from '../trace/perfetto.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from './config.js';
@@ -139,12 +140,14 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   }
   const gl = guestLayoutOf(cfg);
   const shared = createShared(cfg, gl);
-  const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared, modules: { driver: modules.driver, device: modules.device } };
+  const epochMs = performance.timeOrigin + performance.now();
+  const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared, epochMs, modules: { driver: modules.driver, device: modules.device } };
+  const trace = cfg.traceOut ? new TraceBuilder(cfg.traceMaxEvents, { ring: cfg.ring, order: f.order, features: featureNames(f.bits), seed: cfg.seed, config: cfg }) : null;
   const control = new Control(shared.control);
   const driverLog = new EventLog(shared.driverLog);
   const deviceLog = new EventLog(shared.deviceLog);
   const live = cfg.check
-    ? new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) }, driverLog, deviceLog)
+    ? new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) }, driverLog, deviceLog, trace)
     : null;
   const checker = live?.checker ?? null;
   const drain = (): void => { live?.drain(); };
@@ -266,6 +269,12 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     const hf = harnessFailure ?? { code: 'ABORTED', message: 'run interrupted' };
     failure = { code: hf.code, side: 'harness', message: hf.message, driver: sideInfo('driver'), device: sideInfo('device'), queue };
     if (hf.code !== 'ABORTED') violations.push({ rule: hf.code, message: hf.message, entry: null, id: null, seed: cfg.seed });
+  }
+
+  if (trace) {
+    try { writeFileSync(cfg.traceOut, JSON.stringify(trace.toJSON())); } catch (e) {
+      throw new VqError('BAD_CONFIG', 'config', `cannot write --trace-out ${cfg.traceOut}: ${(e as Error).message}`);
+    }
   }
 
   const dm = messages.driver?.type === 'done' ? (messages.driver as SideDone) : null;

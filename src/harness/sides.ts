@@ -42,6 +42,8 @@ export interface SideInit {
   /** Negotiated feature bits, hex (bigint does not cross structured clone everywhere). */
   features: string;
   shared: SharedRegions;
+  /** Wall-clock ms (performance.timeOrigin + now) at setup: trace timestamps count from here. */
+  epochMs?: number;
   /** User side modules (absolute paths) to run instead of vqlab's own driver / device. */
   modules?: { driver?: string; device?: string };
 }
@@ -116,7 +118,7 @@ export function sideContext(init: SideInit, role: Role, mem: MemoryOps = new Ato
     faults: new FaultModel({ rate: cfg.faultRate, latencyUs: cfg.faultLatencyUs, seed: subSeed(cfg.seed, 1) }),
     spec: { ...spec, vringNeedEvent },
     payload: { fill: fillPattern, check: checkPattern, SALT_OUT, SALT_IN },
-    report: new Reporter(events, role === 'driver' ? control.driver : control.device, stop),
+    report: new Reporter(events, role === 'driver' ? control.driver : control.device, stop, cfg.traceOut !== '', init.epochMs ?? 0),
     stopRequested: stop,
     driverDone: () => control.driverDone(),
     control,

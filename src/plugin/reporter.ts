@@ -4,7 +4,7 @@
  * report through it exactly as a user's do. Allocation-free; each call is a few stores.
  */
 import {
-  EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RESOLVE, EV_USED, type EventLog,
+  EV_AVAIL, EV_CORRUPT, EV_LOST_WAKEUP, EV_TIME, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RESOLVE, EV_USED, type EventLog,
 } from '../check/events.js';
 import {
   D_CORRUPTED, D_KICKS, D_MADE, D_PUBLISHES, D_RECLAIMED, D_USED_SEEN, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES,
@@ -18,8 +18,34 @@ export class Reporter {
     readonly events: EventLog,
     readonly stats: Float64Array,
     private readonly shouldStop: () => boolean,
+    /** Tracing (--trace-out): stamp each publication round with the time, in µs since `epochMs`. */
+    private readonly trace = false,
+    private readonly epochMs = 0,
   ) {
     this.on = events.enabled;
+  }
+
+  private stamp = -1;
+
+  /**
+   * Tracing: note the time at the start of a round. It is written (as one EV_TIME record) only
+   * before the round's first record, so idle rounds add nothing and no record is per buffer.
+   */
+  time(): void {
+    if (this.trace) this.stamp = Math.max(0, Math.round((performance.timeOrigin + performance.now() - this.epochMs) * 1000));
+  }
+
+  private emit(w0: number, w1: number): void {
+    if (this.stamp >= 0) {
+      this.events.push(EV_TIME, this.stamp, this.shouldStop);
+      this.stamp = -1;
+    }
+    this.events.push(w0, w1, this.shouldStop);
+  }
+
+  /** This side slept with notifications enabled while work was published and no notification came. */
+  lostWakeup(arg: number): void {
+    if (this.on) this.emit(EV_LOST_WAKEUP, arg);
   }
 
   // --- device ---------------------------------------------------------------------------
@@ -33,7 +59,7 @@ export class Reporter {
     s[V_USED_ENTRIES]++;
     if (buffers > 1) { s[V_BATCHED_ENTRIES]++; s[V_BUFFERS_IN_BATCHES] += buffers; }
     if (flush) s[V_FLUSHES]++;
-    if (this.on) this.events.push(EV_USED | (id << 8) | (flush ? EV_FLUSH_BIT : 0), len, this.shouldStop);
+    if (this.on) this.emit(EV_USED | (id << 8) | (flush ? EV_FLUSH_BIT : 0), len);
   }
   /** Before making used entries visible (split: the used.idx store): events first, so the checker never lags the driver. */
   usedPublish(): void {
@@ -42,27 +68,27 @@ export class Reporter {
   }
   interrupt(usedIdx: number): void {
     this.stats[V_INTERRUPTS]++;
-    if (this.on) this.events.push(EV_IRQ, usedIdx, this.shouldStop);
+    if (this.on) this.emit(EV_IRQ, usedIdx);
   }
   fault(id: number, seq: number, pending: number): void {
     this.stats[V_FAULTS]++;
     if (pending > this.stats[V_MAX_FAULTS_PENDING]) this.stats[V_MAX_FAULTS_PENDING] = pending;
-    if (this.on) this.events.push(EV_FAULT | (id << 8), seq, this.shouldStop);
+    if (this.on) this.emit(EV_FAULT | (id << 8), seq);
   }
   resolved(id: number, seq: number, stalledMs: number): void {
     if (stalledMs > 0) this.stats[V_STALL_MS] += stalledMs;
-    if (this.on) this.events.push(EV_RESOLVE | (id << 8), seq, this.shouldStop);
+    if (this.on) this.emit(EV_RESOLVE | (id << 8), seq);
   }
   /** The device found the driver's pattern wrong in buffer `id`. */
   deviceCorrupt(id: number, seq: number): void {
     this.stats[V_CORRUPTED]++;
-    if (this.on) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
+    if (this.on) this.emit(EV_CORRUPT | (id << 8), seq);
   }
 
   // --- driver ---------------------------------------------------------------------------
   /** Buffer `id` (with `capacity` writable bytes) was added; it becomes visible at the next publish. */
   avail(id: number, capacity: number): void {
-    if (this.on) this.events.push(EV_AVAIL | (id << 8), capacity, this.shouldStop);
+    if (this.on) this.emit(EV_AVAIL | (id << 8), capacity);
   }
   /** Before making buffers visible (the avail.idx / head-flags store): events first. */
   availPublish(made: number): void {
@@ -72,18 +98,18 @@ export class Reporter {
   }
   kick(availIdx: number): void {
     this.stats[D_KICKS]++;
-    if (this.on) this.events.push(EV_KICK, availIdx, this.shouldStop);
+    if (this.on) this.emit(EV_KICK, availIdx);
   }
   /** A used entry naming `id` was reclaimed and completed `count` buffers. */
   reclaim(id: number, count: number, reclaimedTotal: number): void {
     this.stats[D_USED_SEEN]++;
     this.stats[D_RECLAIMED] = reclaimedTotal;
-    if (this.on) this.events.push(EV_RECLAIM | (id << 8), count, this.shouldStop);
+    if (this.on) this.emit(EV_RECLAIM | (id << 8), count);
   }
   /** The driver found the device's pattern wrong in buffer `id`. */
   driverCorrupt(id: number, seq: number): void {
     this.stats[D_CORRUPTED]++;
-    if (this.on) this.events.push(EV_CORRUPT | (id << 8), seq, this.shouldStop);
+    if (this.on) this.emit(EV_CORRUPT | (id << 8), seq);
   }
 
   /** Make recorded events visible to the checker. */
