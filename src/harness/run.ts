@@ -265,6 +265,10 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   if (ff) {
     failure = { code: ff.error.code, side: ff.error.side, message: ff.error.message, details: ff.error.details, driver: sideInfo('driver'), device: sideInfo('device'), queue };
     violations.push({ rule: ff.error.code, message: ff.error.message, entry: null, id: typeof ff.error.details?.id === 'number' ? (ff.error.details.id as number) : null, seed: cfg.seed });
+  } else if (live?.stop && checker && checker.violations.length > 0) {
+    // The checker saw a violation before either side did: same report, naming the rule.
+    const v = checker.violations[0];
+    failure = { code: v.rule, side: 'checker', message: v.message, details: { entry: v.entry, id: v.id }, driver: sideInfo('driver'), device: sideInfo('device'), queue };
   } else if (harnessFailure || aborted) {
     const hf = harnessFailure ?? { code: 'ABORTED', message: 'run interrupted' };
     failure = { code: hf.code, side: 'harness', message: hf.message, driver: sideInfo('driver'), device: sideInfo('device'), queue };
