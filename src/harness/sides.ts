@@ -10,6 +10,8 @@ import type { PackedRingLayout, SplitRingLayout } from '../spec/layout.js';
 import type { UsedTracker } from '../order/tracker.js';
 import { SplitDriverRing } from '../split/driver.js';
 import { SplitDeviceRing } from '../split/device.js';
+import { PackedDriverRing } from '../packed/driver.js';
+import { PackedDeviceRing } from '../packed/device.js';
 import type { DeviceRing, DriverRing } from '../ring/types.js';
 import { EventLog } from '../check/events.js';
 import { Control } from './control.js';
@@ -25,7 +27,6 @@ import { checkPattern, fillPattern, SALT_IN, SALT_OUT } from '../device/payload.
 import { Reporter } from '../plugin/reporter.js';
 import type { Role, SideContext } from '../plugin/contract.js';
 import { createBuiltinDevice, createBuiltinDriver } from '../plugin/builtin.js';
-import { VqError } from '../errors.js';
 
 /** Everything the two sides share, as plain transferable data (SharedArrayBuffers are shared, not copied). */
 export interface SharedRegions {
@@ -72,13 +73,12 @@ export function makeDriverRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated, c
   if (f.ring === 'split') {
     return new SplitDriverRing(mem, gl.ring as SplitRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes }, () => tracker.inFlight);
   }
-  void (gl.ring as PackedRingLayout);
-  throw new VqError('BAD_CONFIG', 'config', 'the packed ring is not built yet');
+  return new PackedDriverRing(mem, gl.ring as PackedRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes });
 }
 
 export function makeDeviceRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated): DeviceRing {
   if (f.ring === 'split') return new SplitDeviceRing(mem, gl.ring as SplitRingLayout, f, gl.dmaStart);
-  throw new VqError('BAD_CONFIG', 'config', 'the packed ring is not built yet');
+  return new PackedDeviceRing(mem, gl.ring as PackedRingLayout, f, gl.dmaStart);
 }
 
 export function guestLayoutOf(cfg: RunConfig): GuestLayout {

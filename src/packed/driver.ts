@@ -1,0 +1,220 @@
+/**
+ * Packed virtqueue, driver side (2.8.13 "Supplying Buffers to The Device", 2.8.14 receiving used
+ * buffers, 2.8.10 event suppression). Only what the packed layout makes different lives here:
+ * descriptors are written in ring order with AVAIL/USED bits from the wrap counter, the Buffer ID
+ * goes in a chain's last descriptor, a batch is published by writing its first head's flags last.
+ */
+import {
+  EVENT_SUPPRESS_FLAGS, EVENT_SUPPRESS_OFF_WRAP, PACKED_DESC_ADDR, PACKED_DESC_FLAGS, PACKED_DESC_ID,
+  PACKED_DESC_LEN, PACKED_DESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
+  VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED,
+  VIRTQ_DESC_F_WRITE,
+} from '../spec/constants.js';
+import { vringNeedEvent, type PackedRingLayout } from '../spec/layout.js';
+import type { Negotiated } from '../spec/features.js';
+import type { MemoryOps } from '../memory/ops.js';
+import type { GuestLayout } from '../memory/guest.js';
+import type { DriverRing } from '../ring/types.js';
+import type { DriverRingOptions } from '../split/driver.js';
+import { VqError } from '../errors.js';
+
+/** AVAIL/USED bits of a descriptor the driver makes available with wrap counter w (2.8.1). */
+export const availBits = (w: number): number => (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
+/** AVAIL/USED bits of a used descriptor written with wrap counter w. */
+export const usedBits = (w: number): number => (w ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0);
+const BITS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+
+export class PackedDriverRing implements DriverRing {
+  private readonly n: number;
+  private readonly descBase: number;
+  private readonly driverEvent: number;
+  private readonly deviceEvent: number;
+  private readonly eventIdx: boolean;
+  private readonly indirect: boolean;
+
+  // Buffer ids: a free stack (ids < queue size). Slots per id, for skipping and freeing.
+  private readonly freeIds: Uint16Array;
+  private freeIdCount: number;
+  private readonly slotsOf: Uint16Array;
+  numFree: number;
+
+  private nextAvail = 0;
+  private availWrap = 1;
+  private lastUsed = 0;
+  private usedWrap = 1;
+  /** Slots added since the last kick decision (for EVENT_IDX's `old`). */
+  private addedSinceKick = 0;
+  // The batch's first head: its flags are written last, in publish().
+  private pendingHead = -1;
+  private pendingFlags = 0;
+
+  usedId = 0;
+  usedLen = 0;
+  usedFlush = false;
+
+  constructor(
+    private readonly mem: MemoryOps,
+    layout: PackedRingLayout,
+    private readonly guest: GuestLayout,
+    features: Negotiated,
+    private readonly opts: DriverRingOptions,
+  ) {
+    this.n = layout.queueSize;
+    this.descBase = layout.desc.offset;
+    this.driverEvent = layout.driverEvent.offset;
+    this.deviceEvent = layout.deviceEvent.offset;
+    this.eventIdx = features.eventIdx;
+    this.indirect = features.indirect;
+    this.freeIds = new Uint16Array(this.n);
+    for (let i = 0; i < this.n; i++) this.freeIds[i] = this.n - 1 - i;
+    this.freeIdCount = this.n;
+    this.slotsOf = new Uint16Array(this.n);
+    this.numFree = this.n;
+  }
+
+  private descsFor(segments: number): number {
+    return this.indirect && segments >= this.opts.indirectMin ? 1 : segments;
+  }
+
+  canAdd(segments: number): boolean {
+    return this.freeIdCount > 0 && this.numFree >= this.descsFor(segments);
+  }
+
+  weightOf(id: number): number { return this.slotsOf[id]; }
+
+  segmentAddr(id: number, k: number): number {
+    return this.guest.poolBase + id * this.guest.bufferStride + k * this.guest.segmentStride;
+  }
+
+  /** Write one ring descriptor at the next slot; returns its flags offset. Flags of a batch's first head are held back. */
+  private put(addr: number, len: number, id: number, flags: number): void {
+    const d = this.descBase + this.nextAvail * PACKED_DESC_SIZE;
+    const mem = this.mem;
+    mem.st64(d + PACKED_DESC_ADDR, addr);
+    mem.st32(d + PACKED_DESC_LEN, len);
+    mem.st16(d + PACKED_DESC_ID, id);
+    const f = flags | availBits(this.availWrap);
+    if (this.pendingHead < 0) {
+      this.pendingHead = d + PACKED_DESC_FLAGS;
+      this.pendingFlags = f;
+    } else {
+      mem.st16(d + PACKED_DESC_FLAGS, f);
+    }
+    if (++this.nextAvail === this.n) {
+      this.nextAvail = 0;
+      this.availWrap ^= 1;
+    }
+  }
+
+  add(nRead: number, nWrite: number): number {
+    const mem = this.mem;
+    const segments = nRead + nWrite;
+    const bytes = this.opts.segmentBytes;
+    const id = this.freeIds[--this.freeIdCount];
+    if (this.indirect && segments >= this.opts.indirectMin) {
+      // 2.8.6: one ring descriptor pointing at a table; inside it only WRITE is meaningful.
+      const table = this.guest.indirectBase + id * this.guest.indirectStride;
+      for (let k = 0; k < segments; k++) {
+        const d = table + k * PACKED_DESC_SIZE;
+        mem.st64(d + PACKED_DESC_ADDR, this.segmentAddr(id, k));
+        mem.st32(d + PACKED_DESC_LEN, bytes);
+        mem.st16(d + PACKED_DESC_ID, 0);
+        mem.st16(d + PACKED_DESC_FLAGS, k >= nRead ? VIRTQ_DESC_F_WRITE : 0);
+      }
+      this.put(table, segments * PACKED_DESC_SIZE, id, VIRTQ_DESC_F_INDIRECT);
+      this.slotsOf[id] = 1;
+    } else {
+      for (let k = 0; k < segments; k++) {
+        const last = k === segments - 1;
+        // The Buffer ID goes in the chain's last descriptor; earlier ids are reserved (0).
+        this.put(this.segmentAddr(id, k), bytes, last ? id : 0, (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT));
+      }
+      this.slotsOf[id] = segments;
+    }
+    this.numFree -= this.slotsOf[id];
+    this.addedSinceKick += this.slotsOf[id];
+    return id;
+  }
+
+  publish(): void {
+    // 2.8.21.1: write barrier, then the first head's flags make the whole batch visible.
+    if (this.pendingHead >= 0) {
+      this.mem.st16Release(this.pendingHead, this.pendingFlags);
+      this.pendingHead = -1;
+    }
+  }
+
+  needKick(): boolean {
+    this.mem.mb();
+    const added = this.addedSinceKick;
+    this.addedSinceKick = 0;
+    const flags = this.mem.ld16Acquire(this.deviceEvent + EVENT_SUPPRESS_FLAGS);
+    if (flags === RING_EVENT_FLAGS_DESC && this.eventIdx) {
+      // 2.8.10.1: event offset and wrap counter; an event in the previous lap counts N back.
+      const offWrap = this.mem.ld16Acquire(this.deviceEvent + EVENT_SUPPRESS_OFF_WRAP);
+      let event = offWrap & 0x7fff;
+      if ((offWrap >>> 15) !== this.availWrap) event = (event - this.n) & 0xffff;
+      const now = this.nextAvail;
+      return vringNeedEvent(event, now, (now - added) & 0xffff);
+    }
+    return flags !== RING_EVENT_FLAGS_DISABLE;
+  }
+
+  pollUsed(): boolean {
+    const inFlight = this.n - this.numFree;
+    if (inFlight === 0) return false;
+    const flags = this.mem.ld16Acquire(this.descBase + this.lastUsed * PACKED_DESC_SIZE + PACKED_DESC_FLAGS);
+    const bits = flags & BITS;
+    if (bits === usedBits(this.usedWrap)) return true;
+    if (bits === availBits(this.usedWrap)) return false; // still as the driver made it available
+    throw new VqError('PACKED_BAD_WRAP', 'driver',
+      `descriptor ${this.lastUsed} has AVAIL=${(flags >>> 7) & 1} USED=${flags >>> 15}: neither available nor used with wrap counter ${this.usedWrap}`,
+      { slot: this.lastUsed, flags, usedWrap: this.usedWrap });
+  }
+
+  readUsed(): void {
+    const d = this.descBase + this.lastUsed * PACKED_DESC_SIZE;
+    this.usedId = this.mem.ld16(d + PACKED_DESC_ID);
+    this.usedLen = this.mem.ld32(d + PACKED_DESC_LEN);
+    const flags = this.mem.ld16(d + PACKED_DESC_FLAGS);
+    this.usedFlush = (flags & VIRTQ_DESC_F_FLUSH) !== 0;
+  }
+
+  consumeUsed(weight: number): void {
+    // Skip the chain's slots, or a batch's (2.8.20 / proposal packed-ring.tex), across the wrap.
+    const inFlight = this.n - this.numFree;
+    if (weight > inFlight) {
+      throw new VqError('USED_BATCH_OVERRUN', 'driver', `entry for id ${this.usedId} skips ${weight} slots with only ${inFlight} in flight`, { id: this.usedId, weight, inFlight });
+    }
+    this.lastUsed += weight;
+    if (this.lastUsed >= this.n) {
+      this.lastUsed -= this.n;
+      this.usedWrap ^= 1;
+    }
+  }
+
+  free(id: number): void {
+    this.numFree += this.slotsOf[id];
+    this.freeIds[this.freeIdCount++] = id;
+  }
+
+  enableInterrupts(): void {
+    if (this.eventIdx) {
+      this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_OFF_WRAP, this.lastUsed | (this.usedWrap << 15));
+      this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_DESC);
+    } else {
+      this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_ENABLE);
+    }
+  }
+
+  disableInterrupts(): void {
+    this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_DISABLE);
+  }
+
+  state(): Record<string, number | boolean> {
+    return {
+      next_avail: this.nextAvail, avail_wrap: this.availWrap, last_used: this.lastUsed, used_wrap: this.usedWrap,
+      num_free: this.numFree, free_ids: this.freeIdCount,
+    };
+  }
+}
