@@ -51,6 +51,17 @@ describe('checker: one bad trace per rule', () => {
   });
 });
 
+describe('checker: packed traces (ids are 16-bit buffer ids, not head indexes)', () => {
+  const packed = (order: TraceInput['order'], avail: number[], used: TraceInput['used']): TraceInput => ({ ring: 'packed', order, queue_size: 3, avail, used, complete: true });
+  it('good: PARTIAL_ORDER FLUSH batch on a 3-slot ring with large ids', () => {
+    expect(checkTrace(packed('partial', [900, 7, 65535], [{ id: 7 }, { id: 900, flush: true }, { id: 65535, flush: true }]))).toMatchObject({ ok: true, buffers_used: 3 });
+  });
+  it('bad: FLUSH with a hole, and IN_ORDER out of order', () => {
+    expect(checkTrace(packed('partial', [900, 7, 5], [{ id: 7 }, { id: 5, flush: true }]))).toMatchObject({ ok: false, rule: 'USED_FLUSH_WITH_HOLE', first_bad: 1 });
+    expect(checkTrace(packed('in-order', [900, 7], [{ id: 7 }, { id: 900 }]))).toMatchObject({ ok: false, rule: 'USED_OUT_OF_ORDER', first_bad: 1 });
+  });
+});
+
 describe('vqlab check (CLI)', () => {
   const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
   it('prints ok/first_bad/rule and exits 0 or 1', () => {
@@ -61,6 +72,14 @@ describe('vqlab check (CLI)', () => {
     const r = spawnSync('node', [bin, 'check'], { input: bad, encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, first_bad: 1, rule: 'USED_FLUSH_WITH_HOLE' });
+  });
+  it('packed traces and vqlab layout --ring packed --json', () => {
+    const t = JSON.stringify({ ring: 'packed', order: 'partial', queue_size: 3, avail: [10, 11], used: [{ id: 11, len: 1 }, { id: 10, len: 1, flush: true }] });
+    expect(JSON.parse(execFileSync('node', [bin, 'check'], { input: t, encoding: 'utf8' }))).toMatchObject({ ok: true });
+    const l = JSON.parse(execFileSync('node', [bin, 'layout', '--ring', 'packed', '--queue-size', '257', '--json'], { encoding: 'utf8' }));
+    expect(l).toMatchObject({ ring: 'packed', queueSize: 257, desc: { offset: 0, size: 4112 }, driverEvent: { offset: 4112, size: 4 }, deviceEvent: { offset: 4116, size: 4 } });
+    const sl = JSON.parse(execFileSync('node', [bin, 'layout', '--ring', 'split', '--queue-size', '256', '--json'], { encoding: 'utf8' }));
+    expect(sl.used).toEqual({ offset: 4616, size: 2054 });
   });
   it('bad input is one clear line and exit 2', () => {
     for (const input of ['not json', '{"ring":"split","order":"partial","queue_size":3,"avail":[],"used":[]}', '{"ring":"split","order":"weird","queue_size":4,"avail":[],"used":[]}']) {

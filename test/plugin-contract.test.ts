@@ -26,6 +26,18 @@ describe('side contract: user modules and vqlab\'s own sides through one harness
     }
   }
 
+  for (const notify of ['poll', 'wait'] as const) {
+    it(`packed twin: minimal packed example device (${notify}, event_idx, 3 segments, queue 50) and vqlab's packed device`, async () => {
+      for (const deviceModule of [ex('minimal-packed-device.mjs'), '']) {
+        const r = await runThreaded({ ...base, ring: 'packed', queueSize: 50, segments: 3, order: 'none', notify, eventIdx: true, deviceModule });
+        expect(r.failure).toBeNull();
+        expect(r.ok).toBe(true);
+        expect(r.used_entries).toBe(5000);
+        expect([r.lost, r.duplicated, r.corrupted]).toEqual([0, 0, 0]);
+      }
+    });
+  }
+
   it('a module\'s `features` export is its offer: ordering the example does not offer is not negotiated', async () => {
     const r = await runThreaded({ ...base, order: 'partial', deviceModule: ex('minimal-device.mjs') });
     expect(r.ok).toBe(true);

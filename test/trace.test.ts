@@ -29,9 +29,9 @@ function validate(events: TraceEvent[]): void {
 describe('trace export (Chrome Trace Event / Perfetto JSON)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vqlab-trace-'));
 
-  it('has both sides as tracks, buffers as spans, FLUSH entries, faults, kicks and interrupts with flows', async () => {
-    const out = join(dir, 'run.json');
-    const r = await runThreaded({ ...DEFAULT_CONFIG, buffers: 6000, queueSize: 64, notify: 'wait', eventIdx: true, faultRate: 0.02, faultLatencyUs: 40, traceOut: out });
+  for (const ring of ['split', 'packed'] as const) it(`${ring}: both sides as tracks, buffers as spans, FLUSH entries, faults, kicks and interrupts with flows`, async () => {
+    const out = join(dir, `run-${ring}.json`);
+    const r = await runThreaded({ ...DEFAULT_CONFIG, ring, buffers: 6000, queueSize: ring === 'split' ? 64 : 50, notify: 'wait', eventIdx: true, faultRate: 0.02, faultLatencyUs: 40, traceOut: out });
     expect(r.ok).toBe(true);
     const t = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: TraceEvent[]; metadata: Record<string, unknown> };
     validate(t.traceEvents);
