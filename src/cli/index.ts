@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { runCommand } from './run.js';
 import { checkCommand } from './check.js';
 import { layoutCommand } from './layout.js';
+import { benchCommand } from './bench.js';
 import { EXIT_USAGE, UsageError } from './common.js';
 import { isVqError } from '../errors.js';
 
@@ -12,7 +13,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const c of [runCommand(), checkCommand(), layoutCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand()]) program.addCommand(c.exitOverride());
   // Commander prints its own message; we only set the exit code.
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   return program;

@@ -91,7 +91,7 @@ export interface RunResult {
 }
 
 /** dist/workers/<side>.js, whether this module runs from dist/ (built) or src/ (vitest on sources). */
-export function workerPath(side: Side): string {
+export function workerPath(side: Side | 'bench-peer'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     resolve(here, '../../workers', `${side}.js`),          // dist/src/harness → dist/workers

@@ -1,0 +1,174 @@
+/**
+ * `vqlab bench`: the end-to-end matrix in real worker threads (ring × order × fault rate × fault
+ * latency × queue size × notify mode), each cell run several times, with the machine's ceiling and
+ * ringbuf.js measured in the same run on the same 16-byte messages, so every figure is also a ratio.
+ */
+import { cpus } from 'node:os';
+import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
+import { runThreaded, type RunResult } from '../harness/run.js';
+import { runPeer, type PeerResult } from './peers.js';
+import type { OrderMode, RingKind } from '../spec/features.js';
+import type { NotifyMode } from '../memory/doorbell.js';
+
+export interface BenchPlan {
+  rings: RingKind[];
+  orders: OrderMode[];
+  faultRates: number[];
+  faultLatenciesUs: number[];
+  queueSizes: number[];
+  notify: NotifyMode[];
+  buffers: number;
+  repeat: number;
+  seed: number;
+  /** Extra cells: checker off, and wait mode, next to split IN_ORDER without faults. */
+  extras: boolean;
+  peerMessages: number;
+}
+
+export const QUICK_PLAN: BenchPlan = {
+  rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.01], faultLatenciesUs: [50],
+  queueSizes: [256], notify: ['poll'], buffers: 300_000, repeat: 3, seed: 1, extras: true, peerMessages: 3_000_000,
+};
+
+export const FULL_PLAN: BenchPlan = {
+  rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.001, 0.01, 0.05], faultLatenciesUs: [10, 50],
+  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 1_000_000, repeat: 3, seed: 1, extras: true, peerMessages: 10_000_000,
+};
+
+export interface Stat { median: number; min: number; max: number }
+const stat = (xs: number[]): Stat => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor((s.length - 1) / 2)], min: s[0], max: s[s.length - 1] };
+};
+
+export interface CellResult {
+  label: string;
+  config: Partial<RunConfig>;
+  command: string;
+  runs: number;
+  buffers_per_s: Stat;
+  latency_p50_us: number;
+  latency_p99_us: number;
+  latency_max_us: number;
+  used_entries_per_buffer: number;
+  kicks_per_1000: number;
+  interrupts_per_1000: number;
+  stall_ms: number;
+  violations: number;
+  /** buffers/s ÷ the batched SPSC ceiling, and ÷ ringbuf.js (medians). */
+  of_ceiling: number;
+  vs_ringbuf: number;
+}
+
+export interface BenchReport {
+  machine: { cpus: number; model: string; node: string; platform: string };
+  command: string;
+  seed: number;
+  plan: BenchPlan;
+  peers: Record<string, { per_s: Stat; bad: number }>;
+  cells: CellResult[];
+  elapsed_ms: number;
+}
+
+function commandOf(c: Partial<RunConfig>): string {
+  const parts = ['vqlab run', `--ring ${c.ring}`, `--order ${c.order}`, `--fault-rate ${c.faultRate}`, `--fault-latency-us ${c.faultLatencyUs}`,
+    `--queue-size ${c.queueSize}`, `--notify ${c.notify}`, `--buffers ${c.buffers}`, `--seed ${c.seed}`];
+  if (c.check === false) parts.push('--no-check');
+  return parts.join(' ') + ' --json';
+}
+
+export async function runBench(plan: BenchPlan, onProgress: (done: number, total: number, what: string) => void = () => {}): Promise<BenchReport> {
+  const t0 = performance.now();
+  const cellsCfg: { label: string; cfg: Partial<RunConfig> }[] = [];
+  for (const ring of plan.rings) for (const queueSize of plan.queueSizes) for (const notify of plan.notify)
+    for (const faultLatencyUs of plan.faultLatenciesUs) for (const faultRate of plan.faultRates) for (const order of plan.orders) {
+      if (faultRate === 0 && faultLatencyUs !== plan.faultLatenciesUs[0]) continue; // latency is moot without faults
+      cellsCfg.push({ label: `${ring} ${order} p=${faultRate} L=${faultLatencyUs}µs q=${queueSize} ${notify}`, cfg: { ring, order, faultRate, faultLatencyUs, queueSize, notify } });
+    }
+  if (plan.extras) {
+    const base = { ring: 'split' as const, order: 'in-order' as const, faultRate: 0, faultLatencyUs: plan.faultLatenciesUs[0], queueSize: 256 };
+    cellsCfg.push({ label: 'split in-order p=0 q=256 poll, checker off', cfg: { ...base, notify: 'poll', check: false } });
+    if (!plan.notify.includes('wait')) cellsCfg.push({ label: 'split in-order p=0 q=256 wait', cfg: { ...base, notify: 'wait' } });
+  }
+  const peerKinds = ['spsc', 'spsc-batch32', 'ringbuf', 'pingpong'] as const;
+  const total = cellsCfg.length * plan.repeat + peerKinds.length * plan.repeat;
+  let done = 0;
+  const peerRuns: Record<string, PeerResult[]> = {};
+  const cellRuns: RunResult[][] = cellsCfg.map(() => []);
+  // Interleave repeats (peers, then every cell, then again) so slow drift of a shared machine
+  // spreads over all cells instead of biasing whichever ran last.
+  for (let rep = 0; rep < plan.repeat; rep++) {
+    for (const k of peerKinds) {
+      onProgress(done, total, `peer ${k}`);
+      (peerRuns[k] ??= []).push(await runPeer(k, k === 'pingpong' ? Math.max(1000, plan.peerMessages / 20) : plan.peerMessages));
+      done++;
+    }
+    for (let i = 0; i < cellsCfg.length; i++) {
+      onProgress(done, total, cellsCfg[i].label);
+      cellRuns[i].push(await runThreaded({ ...DEFAULT_CONFIG, buffers: plan.buffers, seed: plan.seed + rep, timeoutS: 600, ...cellsCfg[i].cfg }));
+      done++;
+    }
+  }
+  onProgress(done, total, 'done');
+  const peers: BenchReport['peers'] = {};
+  for (const k of peerKinds) peers[k] = { per_s: stat(peerRuns[k].map((r) => r.per_s)), bad: peerRuns[k].reduce((a, r) => a + r.bad, 0) };
+  const ceiling = peers['spsc-batch32'].per_s.median;
+  const rb = peers.ringbuf.per_s.median;
+  const med = (xs: number[]): number => stat(xs).median;
+  const cells: CellResult[] = cellsCfg.map(({ label, cfg }, i) => {
+    const rs = cellRuns[i];
+    const bps = stat(rs.map((r) => r.buffers_per_s));
+    return {
+      label, config: cfg, command: commandOf({ ...cfg, buffers: plan.buffers, seed: plan.seed }), runs: rs.length,
+      buffers_per_s: bps,
+      latency_p50_us: med(rs.map((r) => r.latency_us.p50)),
+      latency_p99_us: med(rs.map((r) => r.latency_us.p99)),
+      latency_max_us: Math.max(...rs.map((r) => r.latency_us.max)),
+      used_entries_per_buffer: med(rs.map((r) => r.used_entries_per_buffer)),
+      kicks_per_1000: med(rs.map((r) => r.kicks_per_1000)),
+      interrupts_per_1000: med(rs.map((r) => r.interrupts_per_1000)),
+      stall_ms: med(rs.map((r) => r.stall_ms)),
+      violations: rs.reduce((a, r) => a + r.violations.length, 0),
+      of_ceiling: Math.round((bps.median / ceiling) * 1000) / 1000,
+      vs_ringbuf: Math.round((bps.median / rb) * 100) / 100,
+    };
+  });
+  return {
+    machine: { cpus: cpus().length, model: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` },
+    command: ['vqlab', ...process.argv.slice(2)].join(' '),
+    seed: plan.seed, plan, peers, cells, elapsed_ms: Math.round(performance.now() - t0),
+  };
+}
+
+/** The issue's questions, answered from one report: ratios, not only absolute numbers. */
+export function targets(r: BenchReport): { target: string; value: string; met: boolean | null }[] {
+  const find = (pred: (c: CellResult) => boolean): CellResult | undefined => r.cells.find(pred);
+  const cfgOf = (c: CellResult): Partial<RunConfig> => c.config;
+  const out: { target: string; value: string; met: boolean | null }[] = [];
+  const ceiling = r.peers['spsc-batch32'].per_s.median;
+  const io = find((c) => cfgOf(c).ring === 'split' && cfgOf(c).order === 'in-order' && cfgOf(c).faultRate === 0 && cfgOf(c).notify === 'poll' && cfgOf(c).check === undefined);
+  if (io) {
+    out.push({ target: 'split IN_ORDER 16 B poll ≥ 0.5 × batched SPSC ceiling', value: `${io.of_ceiling} × (${(io.buffers_per_s.median / 1e6).toFixed(2)} M/s vs ${(ceiling / 1e6).toFixed(2)} M/s)`, met: io.of_ceiling >= 0.5 });
+    out.push({ target: 'split IN_ORDER ≥ 4 × ringbuf.js', value: `${io.vs_ringbuf} ×`, met: io.vs_ringbuf >= 4 });
+    const off = find((c) => cfgOf(c).check === false);
+    if (off) out.push({ target: 'live checker on ≥ 0.67 × off', value: `${(io.buffers_per_s.median / off.buffers_per_s.median).toFixed(2)} × (${(io.buffers_per_s.median / 1e6).toFixed(2)} vs ${(off.buffers_per_s.median / 1e6).toFixed(2)} M/s)`, met: io.buffers_per_s.median >= 0.67 * off.buffers_per_s.median });
+    const wait = find((c) => cfgOf(c).ring === 'split' && cfgOf(c).order === 'in-order' && cfgOf(c).faultRate === 0 && cfgOf(c).notify === 'wait' && cfgOf(c).queueSize === cfgOf(io).queueSize);
+    if (wait) out.push({ target: 'wait mode ≥ 0.8 × poll (split IN_ORDER, no faults)', value: `${(wait.buffers_per_s.median / io.buffers_per_s.median).toFixed(2)} ×`, met: wait.buffers_per_s.median >= 0.8 * io.buffers_per_s.median });
+  }
+  const groups = new Map<string, CellResult[]>();
+  for (const c of r.cells) {
+    if (cfgOf(c).check === false) continue;
+    const k = `${cfgOf(c).ring} p=${cfgOf(c).faultRate} L=${cfgOf(c).faultLatencyUs} q=${cfgOf(c).queueSize} ${cfgOf(c).notify}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  for (const [k, cs] of groups) {
+    const by = (o: OrderMode): CellResult | undefined => cs.find((c) => cfgOf(c).order === o);
+    const po = by('partial'), io2 = by('in-order'), no = by('none');
+    if (!po || !io2 || !no) continue;
+    const best = Math.max(io2.buffers_per_s.median, no.buffers_per_s.median);
+    out.push({ target: `${k}: PARTIAL_ORDER ≥ 0.95 × max(IN_ORDER, none)`, value: `${(po.buffers_per_s.median / best).toFixed(2)} ×`, met: po.buffers_per_s.median >= 0.95 * best });
+    if ((cfgOf(po).faultRate ?? 0) > 0) out.push({ target: `${k}: PARTIAL_ORDER p99 ≤ IN_ORDER p99`, value: `${po.latency_p99_us} vs ${io2.latency_p99_us} µs`, met: po.latency_p99_us <= io2.latency_p99_us });
+    else out.push({ target: `${k}: used entries/buffer PARTIAL_ORDER within 10% of IN_ORDER`, value: `${po.used_entries_per_buffer} vs ${io2.used_entries_per_buffer}`, met: Math.abs(po.used_entries_per_buffer - io2.used_entries_per_buffer) <= 0.1 * io2.used_entries_per_buffer });
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+/** `vqlab bench`: the throughput / latency matrix with the machine's ceiling and ringbuf.js in the same run. */
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { writeFileSync } from 'node:fs';
+import { FULL_PLAN, QUICK_PLAN, runBench, targets, type BenchReport } from '../bench/matrix.js';
+import { intArg, printJson, table } from './common.js';
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('end-to-end matrix (ring × order × fault rate × latency × queue size × notify) in real worker threads,\nwith an index-only SPSC ceiling, an Atomics ping-pong and ringbuf.js measured in the same run')
+    .option('--quick', 'a CI-sized subset (under a minute)', false)
+    .option('--repeat <n>', 'runs per cell (medians and min–max are reported)', intArg('--repeat', 1, 100))
+    .option('--buffers <n>', 'buffers per run', intArg('--buffers', 1000, Number.MAX_SAFE_INTEGER))
+    .option('--seed <n>', 'seed (run k of a cell uses seed + k)', intArg('--seed', 0, 0xffffffff), 1)
+    .option('--json', 'print the whole report as JSON', false)
+    .option('--out <file>', 'also write the JSON report to a file', '')
+    .action(async (o: { quick: boolean; repeat?: number; buffers?: number; seed: number; json: boolean; out: string }) => {
+      const plan = { ...(o.quick ? QUICK_PLAN : FULL_PLAN), seed: o.seed };
+      if (o.repeat !== undefined) plan.repeat = o.repeat;
+      if (o.buffers !== undefined) plan.buffers = o.buffers;
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {what}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+      let started = false;
+      const r = await runBench(plan, (done, total, what) => {
+        if (!bar) return;
+        if (!started) { bar.start(total, done, { what }); started = true; } else bar.update(done, { what });
+      });
+      bar?.stop();
+      if (o.out) writeFileSync(o.out, JSON.stringify({ ...r, targets: targets(r) }, null, 2));
+      if (o.json) printJson({ ...r, targets: targets(r) });
+      else process.stdout.write(formatBench(r) + '\n');
+    });
+}
+
+const M = (x: number): string => (x / 1e6).toFixed(2);
+
+export function formatBench(r: BenchReport): string {
+  const p = r.peers;
+  let s = `machine: ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.plan.repeat} runs per cell, medians [min–max]\n\n`;
+  s += table([
+    ['index-only SPSC, publish every message', `${M(p.spsc.per_s.median)} M msg/s [${M(p.spsc.per_s.min)}–${M(p.spsc.per_s.max)}]`],
+    ['index-only SPSC, publish every 32 (ceiling)', `${M(p['spsc-batch32'].per_s.median)} M msg/s [${M(p['spsc-batch32'].per_s.min)}–${M(p['spsc-batch32'].per_s.max)}]`],
+    ['ringbuf.js 0.4.0', `${M(p.ringbuf.per_s.median)} M msg/s [${M(p.ringbuf.per_s.min)}–${M(p.ringbuf.per_s.max)}]`],
+    ['Atomics ping-pong', `${M(p.pingpong.per_s.median)} M round trips/s`],
+  ], ['peer (16-byte messages, two workers)', 'throughput']) + '\n\n';
+  s += table(r.cells.map((c) => [c.label, `${M(c.buffers_per_s.median)} [${M(c.buffers_per_s.min)}–${M(c.buffers_per_s.max)}]`, c.of_ceiling, c.vs_ringbuf, c.latency_p50_us, c.latency_p99_us, c.used_entries_per_buffer, c.kicks_per_1000, c.interrupts_per_1000, c.stall_ms, c.violations]),
+    ['cell', 'M buffers/s', '× ceiling', '× ringbuf', 'p50 µs', 'p99 µs', 'used/buf', 'kicks/1k', 'irqs/1k', 'stall ms', 'viol']) + '\n\n';
+  s += table(targets(r).map((t) => [t.met === null ? '?' : t.met ? 'met' : 'MISSED', t.target, t.value]), ['', 'target (issue 4)', 'measured']);
+  return s;
+}
