@@ -10,49 +10,45 @@ import type { MemoryOps } from '../memory/ops.js';
 export const SALT_OUT = 0x6f757421; // driver → device
 export const SALT_IN = 0x696e2121;  // device → driver
 
-/** Word i of buffer `seq`'s pattern (i counts across the buffer's segments in one direction). */
+const K_SEQ = 0x9e3779b1; // odd: seq → base is a bijection mod 2^32, so no two buffers share a pattern
+const K_WORD = 0x85ebca77;
+
+/** Word i of buffer `seq`'s pattern: one multiply per buffer, an add per word (hot path). */
 export function patternWord(seq: number, i: number, salt: number): number {
-  let x = (Math.imul(seq, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca77) ^ salt) >>> 0;
-  x ^= x >>> 15;
-  return Math.imul(x, 0x2c1b3c6d) >>> 0;
+  return (Math.imul((seq ^ salt) >>> 0, K_SEQ) + Math.imul(i + 1, K_WORD)) >>> 0;
 }
 
 /** Write the pattern into [addr, addr+len); `first` is the word index of addr within the buffer. */
 export function fillPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): void {
   const words = len >>> 2;
+  let w = patternWord(seq, first, salt);
   if ((addr & 3) === 0) {
-    for (let i = 0; i < words; i++) mem.st32(addr + 4 * i, patternWord(seq, first + i, salt));
+    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) mem.st32(addr + 4 * i, w);
   } else {
-    for (let i = 0; i < words; i++) {
-      const w = patternWord(seq, first + i, salt);
+    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) {
       const a = addr + 4 * i;
       mem.st8(a, w & 0xff); mem.st8(a + 1, (w >>> 8) & 0xff); mem.st8(a + 2, (w >>> 16) & 0xff); mem.st8(a + 3, w >>> 24);
     }
   }
   const rest = len & 3;
-  if (rest) {
-    const w = patternWord(seq, first + words, salt);
-    for (let b = 0; b < rest; b++) mem.st8(addr + 4 * words + b, (w >>> (8 * b)) & 0xff);
-  }
+  for (let b = 0; b < rest; b++) mem.st8(addr + 4 * words + b, (w >>> (8 * b)) & 0xff);
 }
 
 /** True when [addr, addr+len) holds the pattern. */
 export function checkPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): boolean {
   const words = len >>> 2;
+  let w = patternWord(seq, first, salt);
   if ((addr & 3) === 0) {
-    for (let i = 0; i < words; i++) if (mem.ld32(addr + 4 * i) !== patternWord(seq, first + i, salt)) return false;
+    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) if (mem.ld32(addr + 4 * i) !== w) return false;
   } else {
-    for (let i = 0; i < words; i++) {
+    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) {
       const a = addr + 4 * i;
       const v = (mem.ld8(a) | (mem.ld8(a + 1) << 8) | (mem.ld8(a + 2) << 16) | (mem.ld8(a + 3) << 24)) >>> 0;
-      if (v !== patternWord(seq, first + i, salt)) return false;
+      if (v !== w) return false;
     }
   }
   const rest = len & 3;
-  if (rest) {
-    const w = patternWord(seq, first + words, salt);
-    for (let b = 0; b < rest; b++) if (mem.ld8(addr + 4 * words + b) !== ((w >>> (8 * b)) & 0xff)) return false;
-  }
+  for (let b = 0; b < rest; b++) if (mem.ld8(addr + 4 * words + b) !== ((w >>> (8 * b)) & 0xff)) return false;
   return true;
 }
 
