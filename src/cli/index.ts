@@ -15,7 +15,8 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand()]) program.addCommand(c.exitOverride());
   // Commander prints its own message; we only set the exit code.
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // One line per usage error: commander puts its "did you mean" suggestion on a second line.
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/\n\(Did you mean (.*?)\?\)/, ' (did you mean $1?)')) });
   return program;
 }
 

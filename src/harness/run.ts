@@ -177,7 +177,8 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     });
     exitWaiters.push(new Promise((res) => w.on('exit', (code) => {
       exited[side] = code;
-      if (!messages[side]) {
+      // A worker the harness terminated (after a stall, timeout or abort) did not die on its own.
+      if (!messages[side] && !stopping) {
         const m: SideFailed = { type: 'error', side, error: { code: 'WORKER_DIED', side, message: `${side} worker exited with code ${code} without reporting`, details: { exitCode: code } }, state: null };
         messages[side] = m;
         if (!firstFailure) firstFailure = m;
@@ -186,7 +187,9 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     })));
   }
 
+  let stopping = false;
   const stopAll = (): void => {
+    stopping = true;
     Atomics.store(control.ctl, CTL_STOP, 1);
     Atomics.store(control.ctl, CTL_GO, 1);
     Atomics.notify(control.ctl, CTL_GO);
