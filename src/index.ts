@@ -8,3 +8,15 @@ export { UsedTracker } from './order/tracker.js';
 export { Checker, checkTrace, type TraceInput, type CheckResult, type Violation } from './check/checker.js';
 export { runThreaded, type RunResult } from './harness/run.js';
 export { DEFAULT_CONFIG, type RunConfig } from './harness/config.js';
+export type { Side, SideContext, SideModule, Role } from './plugin/contract.js';
+export { Reporter } from './plugin/reporter.js';
+/** vqlab's own sides, built from a SideContext: for modules that wrap or extend them. */
+export { createBuiltinDevice, createBuiltinDriver } from './plugin/builtin.js';
+export { SplitDriverRing } from './split/driver.js';
+export { SplitDeviceRing } from './split/device.js';
+export { PackedDriverRing } from './packed/driver.js';
+export { PackedDeviceRing } from './packed/device.js';
+export { VirtioDriver } from './driver/driver.js';
+export { VirtioDevice } from './device/device.js';
+export { checkPattern, fillPattern, SALT_IN, SALT_OUT } from './device/payload.js';
+export { parseLineTrace, formatLineTrace } from './check/lineformat.js';

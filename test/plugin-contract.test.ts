@@ -56,6 +56,16 @@ describe('side contract: user modules and vqlab\'s own sides through one harness
     expect(r.failure?.device).toBeTruthy();
   });
 
+  it('--driver: a user driver module runs against vqlab\'s device with the same checks', async () => {
+    for (const ring of ['split', 'packed'] as const) {
+      const r = await runThreaded({ ...base, ring, order: 'partial', faultRate: 0.02, driverModule: ex('counting-driver.mjs') });
+      expect(r.failure).toBeNull();
+      expect(r.ok).toBe(true);
+      expect(r.buffers).toBe(5000);
+      expect(r.flushes).toBeGreaterThan(0);
+    }
+  });
+
   it('a module that does not fit the contract is a clear BAD_CONFIG failure, not a hang', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vqlab-plugin-'));
     const p = join(dir, 'half.mjs');
