@@ -56,3 +56,29 @@ int main(void) {
     expect(events).toBe(20000);
   });
 });
+
+describe.skipIf(!available)('packed structs and flags against Linux <linux/virtio_ring.h>', () => {
+  it('vring_packed_desc / vring_packed_desc_event offsets, AVAIL/USED bits, event flags, wrap bit', async () => {
+    const c = await import('../src/spec/constants.js');
+    const dir = mkdtempSync(join(tmpdir(), 'vqlab-vring-packed-'));
+    writeFileSync(join(dir, 'p.c'), `
+#include <stdio.h>
+#include <stddef.h>
+#include <linux/virtio_ring.h>
+int main(void) {
+  printf("%zu %zu %zu %zu %zu\\n", sizeof(struct vring_packed_desc), offsetof(struct vring_packed_desc, addr),
+    offsetof(struct vring_packed_desc, len), offsetof(struct vring_packed_desc, id), offsetof(struct vring_packed_desc, flags));
+  printf("%zu %zu %zu\\n", sizeof(struct vring_packed_desc_event), offsetof(struct vring_packed_desc_event, off_wrap), offsetof(struct vring_packed_desc_event, flags));
+  printf("%d %d %d %d %d %d\\n", 1 << VRING_PACKED_DESC_F_AVAIL, 1 << VRING_PACKED_DESC_F_USED, VRING_PACKED_EVENT_FLAG_ENABLE,
+    VRING_PACKED_EVENT_FLAG_DISABLE, VRING_PACKED_EVENT_FLAG_DESC, VRING_PACKED_EVENT_F_WRAP_CTR);
+  printf("%d %d %d\\n", VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT);
+  return 0;
+}`);
+    execFileSync(cc, ['-o', join(dir, 'p'), join(dir, 'p.c')]);
+    const [desc, ev, bits, df] = execFileSync(join(dir, 'p'), { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').map(Number));
+    expect(desc).toEqual([c.PACKED_DESC_SIZE, c.PACKED_DESC_ADDR, c.PACKED_DESC_LEN, c.PACKED_DESC_ID, c.PACKED_DESC_FLAGS]);
+    expect(ev).toEqual([c.EVENT_SUPPRESS_SIZE, c.EVENT_SUPPRESS_OFF_WRAP, c.EVENT_SUPPRESS_FLAGS]);
+    expect(bits).toEqual([c.VIRTQ_DESC_F_AVAIL, c.VIRTQ_DESC_F_USED, c.RING_EVENT_FLAGS_ENABLE, c.RING_EVENT_FLAGS_DISABLE, c.RING_EVENT_FLAGS_DESC, 15]);
+    expect(df).toEqual([c.VIRTQ_DESC_F_NEXT, c.VIRTQ_DESC_F_WRITE, c.VIRTQ_DESC_F_INDIRECT]);
+  });
+});
