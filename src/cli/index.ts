@@ -4,6 +4,7 @@ import { runCommand } from './run.js';
 import { checkCommand } from './check.js';
 import { layoutCommand } from './layout.js';
 import { benchCommand } from './bench.js';
+import { fuzzCommand } from './fuzz.js';
 import { EXIT_USAGE, UsageError } from './common.js';
 import { isVqError } from '../errors.js';
 
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand(), fuzzCommand()]) program.addCommand(c.exitOverride());
   // Commander prints its own message; we only set the exit code.
   // One line per usage error: commander puts its "did you mean" suggestion on a second line.
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/\n\(Did you mean (.*?)\?\)/, ' (did you mean $1?)')) });

@@ -60,6 +60,10 @@ export class Chain {
     if (!inDmaWindow(addr, len, dmaStart, memSize)) {
       throw new VqError('DESC_ADDR_OUT_OF_RANGE', 'device', `indirect table [${addr}, ${addr}+${len}) outside the DMA window`, { addr, len });
     }
+    // A table is an array of 16-byte descriptors; vqlab reads their fields with aligned typed-array
+    // loads, so a table that is not 16-aligned would be misread. Rejected, as rust-vmm's
+    // virtio-queue does (found by `vqlab fuzz`: class indirect-misaligned).
+    if (addr % 16 !== 0) throw new VqError('DESC_INDIRECT_MISALIGNED', 'device', `indirect table at ${addr} is not 16-byte aligned`, { addr, len });
     return entries;
   }
 }

@@ -1,0 +1,444 @@
+/**
+ * A hostile driver against the split ring's device side (SplitDeviceRing.pollAvail / popChain).
+ *
+ * Each case lays out a queue of random size and features in a fresh guest memory, has a well-behaved
+ * driver publish a few batches of valid chains (direct and indirect; the device pops them, checked
+ * segment by segment against a reference walk, and uses them), then publishes one batch ending in a
+ * hostile chain or index of one class. The device runs over a GuardedMemory: any out-of-bounds or
+ * misaligned access, or a write outside the used ring, is a crash. It must end in a typed VqError
+ * from the device whose code the reference walk (an independent, byte-level implementation of the
+ * digest's descriptor rules over a DataView) allows, after popping no more than was published, with
+ * guest memory outside the used ring byte-identical.
+ */
+import { AtomicsMemory } from '../memory/ops.js';
+import { alignUp, splitRingLayout, type SplitRingLayout } from '../spec/layout.js';
+import { featureBits, negotiate } from '../spec/features.js';
+import {
+  AVAIL_IDX, AVAIL_RING, SPLIT_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE,
+} from '../spec/constants.js';
+import { SplitDeviceRing } from '../split/device.js';
+import { Chain } from '../ring/chain.js';
+import type { Rng } from '../util/rng.js';
+import { GuardedMemory, changedOutside } from './guarded.js';
+import { chance, judge, shuffled, type FuzzCaseResult, type FuzzTarget } from './types.js';
+
+const NEXT = VIRTQ_DESC_F_NEXT;
+const WRITE = VIRTQ_DESC_F_WRITE;
+const INDIRECT = VIRTQ_DESC_F_INDIRECT;
+/** Entries per indirect table slot in the fuzz layout (valid tables use at most this many). */
+const TABLE_SLOT = 8;
+const DATA_BYTES = 4096;
+
+export interface Seg { addr: number; len: number; write: boolean }
+
+export interface RefParams { descBase: number; n: number; indirect: boolean; dmaStart: number; size: number; segMax: number }
+
+/**
+ * Reference walk of the chain at `head`: its segments, or the rule codes the descriptor that first
+ * breaks a rule breaks (all of them: the device may check them in any order). Written from the
+ * digest, independently of src/split/device.ts, on a DataView (byte-exact, any alignment).
+ */
+export function refSplitChain(dv: DataView, p: RefParams, head: number): Seg[] | string[] {
+  const segs: Seg[] = [];
+  let writing = false;
+  const inWindow = (addr: bigint, len: number): boolean => addr >= BigInt(p.dmaStart) && addr + BigInt(len) <= BigInt(p.size);
+  const add = (addr: bigint, len: number, w: boolean): string[] | null => {
+    const c: string[] = [];
+    if (segs.length >= p.segMax) c.push('DESC_CHAIN_TOO_LONG');
+    if (!w && writing) c.push('DESC_WRITE_BEFORE_READ');
+    if (!inWindow(addr, len)) c.push('DESC_ADDR_OUT_OF_RANGE');
+    if (c.length) return c;
+    segs.push({ addr: Number(addr), len, write: w });
+    if (w) writing = true;
+    return null;
+  };
+  const read = (off: number): { addr: bigint; len: number; flags: number; next: number } | null =>
+    off >= 0 && off + 16 <= dv.byteLength
+      ? { addr: dv.getBigUint64(off, true), len: dv.getUint32(off + 8, true), flags: dv.getUint16(off + 12, true), next: dv.getUint16(off + 14, true) }
+      : null;
+  if (head >= p.n) return ['AVAIL_BAD_HEAD'];
+  const seen = new Set<number>();
+  let i = head;
+  for (let count = 0; ; count++) {
+    const c: string[] = [];
+    if (count >= p.n) c.push('DESC_CHAIN_TOO_LONG');
+    if (seen.has(i)) c.push('DESC_LOOP');
+    if (c.length) return c;
+    seen.add(i);
+    const d = read(p.descBase + i * 16)!;
+    if (d.flags & INDIRECT) {
+      if (d.flags & NEXT) c.push('DESC_INDIRECT_AND_NEXT');
+      if (!p.indirect) c.push('DESC_INDIRECT_NOT_NEGOTIATED');
+      if (d.len === 0 || d.len % 16 !== 0) c.push('DESC_INDIRECT_BAD_LEN');
+      else if (d.len / 16 > p.n) c.push('DESC_CHAIN_TOO_LONG');
+      if (!inWindow(d.addr, d.len)) c.push('DESC_ADDR_OUT_OF_RANGE');
+      if (d.addr % 16n !== 0n) c.push('DESC_INDIRECT_MISALIGNED');
+      if (c.length) return c;
+      const entries = d.len / 16;
+      const tseen = new Set<number>();
+      for (let j = 0; ;) {
+        if (tseen.has(j)) return ['DESC_LOOP'];
+        tseen.add(j);
+        const e = read(Number(d.addr) + j * 16)!;
+        if (e.flags & INDIRECT) return ['DESC_NESTED_INDIRECT'];
+        const r = add(e.addr, e.len, (e.flags & WRITE) !== 0);
+        if (r) return r;
+        if (!(e.flags & NEXT)) return segs;
+        if (e.next >= entries) return ['DESC_NEXT_OUT_OF_RANGE'];
+        j = e.next;
+      }
+    }
+    const r = add(d.addr, d.len, (d.flags & WRITE) !== 0);
+    if (r) return r;
+    if (!(d.flags & NEXT)) return segs;
+    if (d.next >= p.n) return ['DESC_NEXT_OUT_OF_RANGE'];
+    i = d.next;
+  }
+}
+
+export const SPLIT_DEVICE_CLASSES = [
+  'loop', 'next-out-of-range', 'chain-too-long', 'chain-over-seg-max', 'write-before-read',
+  'indirect-and-next', 'nested-indirect', 'indirect-bad-len', 'indirect-too-long', 'indirect-not-negotiated',
+  'indirect-loop', 'indirect-next-out-of-range', 'indirect-write-before-read', 'indirect-misaligned',
+  'addr-out-of-range', 'addr-high-word', 'addr-overflow', 'addr-into-ring', 'indirect-table-out-of-range',
+  'avail-idx-jump', 'avail-idx-backwards', 'bad-head', 'random-descriptors',
+] as const;
+
+interface Rig {
+  rng: Rng;
+  n: number;
+  L: SplitRingLayout;
+  mem: AtomicsMemory;
+  dv: DataView;
+  dmaStart: number;
+  tableBase: number;
+  dataBase: number;
+  size: number;
+  indirect: boolean;
+  segMax: number;
+  availIdx: number;
+  tableSlot: number;
+}
+
+function desc(r: Rig, i: number, addr: number, len: number, flags: number, next: number): void {
+  const d = r.L.desc.offset + i * SPLIT_DESC_SIZE;
+  r.mem.st64(d, addr); r.mem.st32(d + 8, len >>> 0); r.mem.st16(d + 12, flags); r.mem.st16(d + 14, next);
+}
+
+/** A descriptor's worth of bytes somewhere in the data area. */
+function dataSeg(r: Rig): [number, number] {
+  const len = r.rng.int(64);
+  return [r.dataBase + r.rng.int(DATA_BYTES - len + 1), len];
+}
+
+/** A fresh 16-aligned indirect table slot. */
+function takeTable(r: Rig): number {
+  const t = r.tableBase + (r.tableSlot % r.n) * TABLE_SLOT * 16;
+  r.tableSlot++;
+  return t;
+}
+
+function tableEntry(r: Rig, table: number, j: number, addr: number, len: number, flags: number, next: number): void {
+  const d = table + j * 16;
+  r.mem.st64(d, addr); r.mem.st32(d + 8, len >>> 0); r.mem.st16(d + 12, flags); r.mem.st16(d + 14, next);
+}
+
+/** Write a valid chain over the free descriptors `free` (consumed from the end); returns its head. */
+function validChain(r: Rig, free: number[]): number {
+  const rng = r.rng;
+  if (r.indirect && chance(rng, 0.3) && r.segMax >= 1) {
+    const head = free.pop()!;
+    const m = 1 + rng.int(Math.min(TABLE_SLOT, r.segMax, r.n));
+    const nR = rng.int(m + 1);
+    const t = takeTable(r);
+    const order = shuffled(rng, m).filter((x) => x !== 0);
+    order.unshift(0);
+    for (let k = 0; k < m; k++) {
+      const [a, l] = dataSeg(r);
+      const last = k === m - 1;
+      tableEntry(r, t, order[k], a, l, (k >= nR ? WRITE : 0) | (last ? 0 : NEXT), last ? rng.int(65536) : order[k + 1]);
+    }
+    // The WRITE flag on the descriptor that points to a table must be ignored (2.7.5.3.2).
+    desc(r, head, t, m * 16, INDIRECT | (chance(rng, 0.2) ? WRITE : 0), rng.int(65536));
+    return head;
+  }
+  const m = 1 + rng.int(Math.min(free.length, r.segMax, 6));
+  const nR = rng.int(m + 1);
+  const ds = free.splice(free.length - m, m);
+  for (let k = 0; k < m; k++) {
+    const [a, l] = dataSeg(r);
+    const last = k === m - 1;
+    desc(r, ds[k], a, l, (k >= nR ? WRITE : 0) | (last ? 0 : NEXT), last ? rng.int(65536) : ds[k + 1]);
+  }
+  return ds[0];
+}
+
+function publish(r: Rig, heads: number[], idx?: number): void {
+  for (const h of heads) {
+    r.mem.st16(r.L.avail.offset + AVAIL_RING + (r.availIdx & (r.n - 1)) * 2, h);
+    r.availIdx = (r.availIdx + 1) & 0xffff;
+  }
+  r.mem.st16Release(r.L.avail.offset + AVAIL_IDX, idx ?? r.availIdx);
+}
+
+/** A chain of `m` descriptors from `free` whose last one is returned for the caller to spoil. */
+function plainChain(r: Rig, free: number[], m: number, writableFrom = m): { head: number; ds: number[] } {
+  const ds = free.splice(free.length - m, m);
+  for (let k = 0; k < m; k++) {
+    const [a, l] = dataSeg(r);
+    desc(r, ds[k], a, l, (k >= writableFrom ? WRITE : 0) | (k < m - 1 ? NEXT : 0), k < m - 1 ? ds[k + 1] : 0);
+  }
+  return { head: ds[0], ds };
+}
+
+/**
+ * Build the hostile chain of class `cls` over `free`; returns its head, or an avail.idx override
+ * (index classes). Each class keeps everything but its one defect valid.
+ */
+function hostile(r: Rig, cls: string, free: number[]): { head?: number; idx?: number } {
+  const rng = r.rng;
+  const n = r.n;
+  const lastOf = (c: { ds: number[] }): number => c.ds[c.ds.length - 1];
+  const reDesc = (i: number, patch: Partial<{ addr: number; len: number; flags: number; next: number }>): void => {
+    const d = r.L.desc.offset + i * 16;
+    desc(r, i, patch.addr ?? r.mem.ld64(d), patch.len ?? r.mem.ld32(d + 8), patch.flags ?? r.mem.ld16(d + 12), patch.next ?? r.mem.ld16(d + 14));
+  };
+  const m = (): number => 1 + rng.int(free.length);
+  switch (cls) {
+    case 'loop': {
+      const c = plainChain(r, free, m());
+      reDesc(lastOf(c), { flags: NEXT | (r.mem.ld16(r.L.desc.offset + lastOf(c) * 16 + 12) & WRITE), next: c.ds[rng.int(c.ds.length)] });
+      return { head: c.head };
+    }
+    case 'next-out-of-range': {
+      const c = plainChain(r, free, m());
+      reDesc(lastOf(c), { flags: NEXT, next: n + rng.int(65536 - n) });
+      return { head: c.head };
+    }
+    case 'chain-too-long': {
+      // Through every descriptor and on: no loop shorter than the queue, a chain longer than it.
+      const c = plainChain(r, free, free.length);
+      reDesc(lastOf(c), { flags: NEXT, next: c.head });
+      return { head: c.head };
+    }
+    case 'chain-over-seg-max': {
+      const c = plainChain(r, free, Math.min(free.length, r.segMax + 1));
+      return { head: c.head };
+    }
+    case 'write-before-read': {
+      if (free.length < 2) return hostile(r, 'next-out-of-range', free);
+      // Some writable descriptor, then a readable one after it.
+      const c = plainChain(r, free, 2 + rng.int(free.length - 1));
+      const w = rng.int(c.ds.length - 1);
+      const rd = w + 1 + rng.int(c.ds.length - 1 - w);
+      for (let j = 0; j < c.ds.length; j++) {
+        const last = j === c.ds.length - 1;
+        const writable = j === rd ? false : j >= w && (j === w || rng.int(2) === 1);
+        reDesc(c.ds[j], { flags: (writable ? WRITE : 0) | (last ? 0 : NEXT) });
+      }
+      return { head: c.head };
+    }
+    case 'indirect-and-next': {
+      const head = free.pop()!;
+      desc(r, head, takeTable(r), 16 * (1 + rng.int(Math.min(n, TABLE_SLOT))), INDIRECT | NEXT, free.length ? free[0] : 0);
+      return { head };
+    }
+    case 'nested-indirect': {
+      const head = free.pop()!;
+      const t = takeTable(r);
+      const k = 1 + rng.int(Math.min(n, TABLE_SLOT));
+      const bad = rng.int(k);
+      for (let j = 0; j < k; j++) {
+        const [a, l] = dataSeg(r);
+        tableEntry(r, t, j, j === bad ? takeTable(r) : a, j === bad ? 16 : l, (j === bad ? INDIRECT : 0) | (j < k - 1 ? NEXT : 0), j + 1);
+      }
+      desc(r, head, t, 16 * k, INDIRECT, 0);
+      return { head };
+    }
+    case 'indirect-bad-len': {
+      const head = free.pop()!;
+      desc(r, head, takeTable(r), chance(rng, 0.2) ? 0 : 16 * rng.int(Math.min(n, TABLE_SLOT)) + 1 + rng.int(15), INDIRECT, 0);
+      return { head };
+    }
+    case 'indirect-too-long': {
+      const head = free.pop()!;
+      desc(r, head, r.tableBase, 16 * (n + 1 + rng.int(4 * n)), INDIRECT, 0);
+      return { head };
+    }
+    case 'indirect-not-negotiated':
+    case 'indirect-loop':
+    case 'indirect-next-out-of-range':
+    case 'indirect-write-before-read':
+    case 'indirect-misaligned': {
+      const head = free.pop()!;
+      let t = takeTable(r);
+      if (cls === 'indirect-misaligned') t += 1 + rng.int(15);
+      const k = Math.max(cls === 'indirect-write-before-read' ? 2 : 1, 1 + rng.int(Math.min(n, TABLE_SLOT)));
+      const k2 = Math.min(k, n);
+      for (let j = 0; j < k2; j++) {
+        const [a, l] = dataSeg(r);
+        const last = j === k2 - 1;
+        let flags = last ? 0 : NEXT;
+        let next = j + 1;
+        if (cls === 'indirect-write-before-read') flags |= j === 0 || !last ? WRITE : 0;
+        if (last && cls === 'indirect-loop') { flags |= NEXT; next = rng.int(k2); }
+        if (last && cls === 'indirect-next-out-of-range') { flags |= NEXT; next = k2 + rng.int(65536 - k2); }
+        tableEntry(r, t, j, a, l, flags, last && !(flags & NEXT) ? 0 : next);
+      }
+      if (cls === 'indirect-write-before-read' && k2 < 2) return hostile(r, 'indirect-loop', [head]);
+      desc(r, head, t, 16 * k2, INDIRECT, 0);
+      return { head };
+    }
+    case 'addr-out-of-range':
+    case 'addr-high-word':
+    case 'addr-overflow':
+    case 'addr-into-ring': {
+      const c = plainChain(r, free, m(), rng.int(3));
+      const victim = c.ds[rng.int(c.ds.length)];
+      let addr: number; let len: number;
+      if (cls === 'addr-out-of-range') { len = 1 + rng.int(64); addr = r.size - len + 1 + rng.int(4096); }
+      else if (cls === 'addr-high-word') { addr = (1 + rng.int(0xffffffff)) * 4294967296 + rng.int(0xffffffff); len = rng.int(64); }
+      else if (cls === 'addr-overflow') { addr = r.dataBase + rng.int(DATA_BYTES); len = 0xffffffff - rng.int(r.size); }
+      else { addr = rng.int(r.dmaStart); len = 1 + rng.int(r.dmaStart - addr); }
+      if (cls === 'addr-overflow' && chance(rng, 0.5)) { addr = 0xffffffff * 4294967296 + 0xffffff00; len = 0x200; }
+      reDesc(victim, { addr, len });
+      return { head: c.head };
+    }
+    case 'indirect-table-out-of-range': {
+      const head = free.pop()!;
+      const v = rng.int(3);
+      const addr = v === 0 ? r.size - 16 * rng.int(2) : v === 1 ? 16 * rng.int(r.dmaStart >> 4) : 2 ** 40 + 16 * rng.int(1000);
+      desc(r, head, addr, 16 * (1 + rng.int(Math.min(n, TABLE_SLOT))), INDIRECT, 0);
+      return { head };
+    }
+    case 'bad-head':
+      return { head: n + rng.int(65536 - n) };
+    case 'avail-idx-jump':
+      return { idx: (r.availIdx + n + 1 + rng.int(65536 - n - 1)) & 0xffff };
+    case 'avail-idx-backwards':
+      // avail.idx behind what the device already consumed: a jump of almost 2^16.
+      return { idx: (r.availIdx - 1 - rng.int(Math.max(1, 65535 - n))) & 0xffff };
+    case 'random-descriptors': {
+      // Random bytes over the descriptor table and the table area, flags biased to the defined bits.
+      const u8 = r.mem.u8;
+      for (let o = r.L.desc.offset; o < r.L.desc.offset + 16 * n; o++) u8[o] = rng.int(256);
+      for (let o = r.tableBase; o < r.dataBase; o++) u8[o] = rng.int(256);
+      const fix = (d: number, entries: number): void => {
+        if (chance(rng, 0.5)) r.mem.st16(d + 12, rng.int(8));
+        if (chance(rng, 0.5)) r.mem.st16(d + 14, rng.int(entries + 1));
+        if (chance(rng, 0.5)) { const [a, l] = dataSeg(r); r.mem.st64(d, a); r.mem.st32(d + 8, l); }
+        else if (chance(rng, 0.3)) { r.mem.st64(d, r.tableBase + 16 * rng.int((r.dataBase - r.tableBase) / 16)); r.mem.st32(d + 8, 16 * (1 + rng.int(TABLE_SLOT))); }
+      };
+      for (let i = 0; i < n; i++) fix(r.L.desc.offset + 16 * i, n);
+      for (let o = r.tableBase; o < r.dataBase; o += 16) fix(o, TABLE_SLOT);
+      return { head: rng.int(n) };
+    }
+  }
+  throw new Error(`unknown split device fuzz class ${cls}`);
+}
+
+export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
+  const n = 1 << rng.int(9);
+  const indirect = cls === 'indirect-not-negotiated' ? false : cls.startsWith('indirect') || cls === 'nested-indirect' ? true : chance(rng, 0.5);
+  const eventIdx = chance(rng, 0.5);
+  const L = splitRingLayout(n);
+  const dmaStart = alignUp(L.totalSize, 64);
+  const tableBase = dmaStart;
+  const dataBase = tableBase + n * TABLE_SLOT * 16;
+  const size = dataBase + DATA_BYTES;
+  const mem = new AtomicsMemory(new SharedArrayBuffer(size));
+  const guard = new GuardedMemory(mem);
+  if (cls === 'chain-over-seg-max' && n === 1) cls = 'loop';
+  const segMax = cls === 'chain-over-seg-max' ? 1 + rng.int(Math.min(n - 1, 8)) : chance(rng, 0.2) ? 1 + rng.int(2 * n) : 2 * n;
+  const r: Rig = { rng, n, L, mem, dv: new DataView(mem.buffer), dmaStart, tableBase, dataBase, size, indirect, segMax, availIdx: 0, tableSlot: 0 };
+  const bits = featureBits({ ring: 'split', order: 'none', eventIdx, indirect });
+  const dev = new SplitDeviceRing(guard, L, negotiate(bits, bits), dmaStart);
+  // The device may write the used ring (flags, idx, entries, avail_event) and nothing else.
+  guard.writable = [[L.used.offset, L.used.offset + L.used.size]];
+  const chain = new Chain(segMax, dmaStart, size);
+  const ref: RefParams = { descBase: L.desc.offset, n, indirect, dmaStart, size, segMax };
+  let popped = 0;
+  /** The step in progress: polling avail.idx, or popping the chain at `head`. */
+  let stage: 'poll' | 'pop' = 'poll';
+  let curHead = 0;
+
+  /** Pop everything published, checking each chain against the reference; returns a problem or null. */
+  const drain = (published: number): string | null => {
+    for (let pops = 0; ; pops++) {
+      if (pops > published + 1) return `device popped ${pops} chains, only ${published} were published`;
+      stage = 'poll';
+      if (!dev.pollAvail()) return null;
+      const head = mem.ld16(L.avail.offset + AVAIL_RING + (popped & (n - 1)) * 2);
+      popped = (popped + 1) & 0xffff;
+      const want = refSplitChain(r.dv, ref, head);
+      stage = 'pop';
+      curHead = head;
+      dev.popChain(chain);
+      if (typeof want[0] === 'string') return `device accepted the chain at head ${head}; the reference rejects it (${(want as string[]).join(' or ')})`;
+      const segs = want as Seg[];
+      if (chain.id !== head || chain.n !== segs.length) return `chain at head ${head}: device read id ${chain.id} with ${chain.n} segments, reference ${segs.length}`;
+      for (let k = 0; k < segs.length; k++) {
+        if (chain.addr[k] !== segs[k].addr || chain.len[k] !== segs[k].len || (chain.write[k] === 1) !== segs[k].write) {
+          return `chain at head ${head}, segment ${k}: device read [${chain.addr[k]}, ${chain.len[k]}, w=${chain.write[k]}], reference [${segs[k].addr}, ${segs[k].len}, w=${segs[k].write}]`;
+        }
+      }
+      dev.pushUsed(head, chain.writeCapacity, false, 1);
+      if (chance(rng, 0.5)) { dev.publishUsed(); dev.needInterrupt(); }
+      if (chance(rng, 0.2)) { if (chance(rng, 0.5)) dev.enableKicks(); else dev.disableKicks(); }
+    }
+  };
+
+  // Well-behaved rounds first: indices and descriptors in varied states when the attack comes.
+  const rounds = rng.int(4);
+  for (let round = 0; round < rounds; round++) {
+    const free = shuffled(rng, n);
+    const heads: number[] = [];
+    const k = 1 + rng.int(Math.min(n, 4));
+    for (let i = 0; i < k && free.length > 0; i++) heads.push(validChain(r, free));
+    publish(r, heads);
+    const p = drain(heads.length);
+    if (p) return { cls: 'valid-prefix', code: null, problem: p };
+    dev.publishUsed();
+  }
+
+  // The hostile batch: a few valid chains, then the attack.
+  const all = shuffled(rng, n);
+  const heads: number[] = [];
+  const wholeTable = cls === 'chain-too-long' || cls === 'chain-over-seg-max' || cls === 'random-descriptors';
+  // Descriptors for the attack (at least one; all of them for the whole-table classes), the rest for valid chains.
+  const free = wholeTable ? all : all.splice(0, 1 + rng.int(n));
+  const prefix = wholeTable ? 0 : rng.int(3);
+  for (let i = 0; i < prefix && all.length > 0; i++) heads.push(validChain(r, all));
+  const h = hostile(r, cls, free);
+  if (h.head !== undefined) heads.push(h.head);
+  // Random descriptors may happen to be valid: a head past the queue after them guarantees an error.
+  if (cls === 'random-descriptors') {
+    heads.length = 0;
+    for (let i = rng.int(Math.min(n, 5)); i > 0; i--) heads.push(rng.int(n));
+    heads.push(n + rng.int(65536 - n));
+  }
+  publish(r, heads, h.idx);
+  const before = mem.u8.slice();
+  const published = h.idx !== undefined ? 0 : heads.length;
+  const allowedWrites = guard.writable;
+  let result: FuzzCaseResult;
+  try {
+    const p = drain(published);
+    result = { cls, code: null, problem: p ?? 'no error: the device accepted the hostile input' };
+  } catch (e) {
+    // What the oracle allows for the step that threw.
+    let allowed: string[] | null;
+    if (stage === 'poll') allowed = h.idx !== undefined ? ['AVAIL_IDX_JUMP'] : [];
+    else {
+      const want = refSplitChain(r.dv, ref, curHead);
+      allowed = typeof want[0] === 'string' ? (want as string[]) : null;
+    }
+    result = judge(cls, e, 'device', allowed);
+  }
+  // Guest memory: only the used ring may differ.
+  const changed = changedOutside(before, mem.u8, allowedWrites);
+  if (!result.problem && changed.length) result.problem = `guest memory changed outside the used ring: ${JSON.stringify(changed)}`;
+  return result;
+}
+
+export const splitDeviceTarget: FuzzTarget = { classes: SPLIT_DEVICE_CLASSES, run: splitDeviceCase };
