@@ -48,6 +48,21 @@ export interface RunConfig {
   traceOut: string;
   /** Most trace events kept (a sliding window over the run's end). */
   traceMaxEvents: number;
+  /** Test-only fault injection in a worker (absent / null in every real run: no cost, no wrapper). */
+  testHooks?: TestHooks | null;
+}
+
+/**
+ * Make one side misbehave once it has done `afterBuffers` units of work (buffers added or reclaimed
+ * by the driver, popped or completed by the device): throw, exit the worker thread, hang (a busy
+ * loop that never looks at the stop flag, so the harness must terminate it), or go idle (stop
+ * working but keep answering the stop flag).
+ */
+export interface TestHooks {
+  side: 'driver' | 'device';
+  fault: 'throw' | 'exit' | 'hang' | 'idle';
+  afterBuffers: number;
+  exitCode?: number;
 }
 
 export const DEFAULT_CONFIG: RunConfig = {
@@ -126,6 +141,12 @@ export function validateConfig(c: RunConfig): RunConfig {
   intIn('order window', c.orderWindow, 1, 1 << 24);
   if (c.traceOut && !c.check) bad('--trace-out records what the live checker reads: it cannot be used with --no-check');
   intIn('--trace-max-events', c.traceMaxEvents, 100, 1 << 24);
+  if (c.testHooks) {
+    const h = c.testHooks;
+    if (!['driver', 'device'].includes(h.side) || !['throw', 'exit', 'hang', 'idle'].includes(h.fault) || !(h.afterBuffers >= 0)) {
+      bad(`testHooks must be { side: driver|device, fault: throw|exit|hang|idle, afterBuffers >= 0 }, got ${JSON.stringify(h)}`);
+    }
+  }
   return c;
 }
 

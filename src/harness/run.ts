@@ -240,6 +240,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
 
   // --- stop -------------------------------------------------------------------------------
   const ended = Object.keys(exited).length === 2;
+  const stopStart = performance.now();
   const queue = queueSnapshot(gl, shared.guest);
   const states = { driver: control.state(CTL_DRIVER_STATE), device: control.state(CTL_DEVICE_STATE) };
   if (!ended) {
@@ -251,6 +252,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     }
     await Promise.all(exitWaiters);
   }
+  const stopMs = round(performance.now() - stopStart, 3);
   drain();
 
   // --- result -----------------------------------------------------------------------------
@@ -263,7 +265,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   let failure: RunResult['failure'] = null;
   const sideInfo = (side: Side): Record<string, unknown> => {
     const m = messages[side];
-    return { state: states[side], ring: m?.state ?? null, exit_code: exited[side] ?? null, stats: Array.from(side === 'driver' ? D : V).slice(0, 16) };
+    return { state: states[side], ring: m?.state ?? null, exit_code: exited[side] ?? null, stats: Array.from(side === 'driver' ? D : V).slice(0, 16), stop_ms: stopMs };
   };
   if (ff) {
     failure = { code: ff.error.code, side: ff.error.side, message: ff.error.message, details: ff.error.details, driver: sideInfo('driver'), device: sideInfo('device'), queue };

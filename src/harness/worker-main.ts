@@ -10,6 +10,28 @@ import { runSide } from '../plugin/runner.js';
 import type { Side, SideModule } from '../plugin/contract.js';
 
 import type { Role } from '../plugin/contract.js';
+import type { TestHooks } from './config.js';
+
+/** Test-only: wrap a side's step() so it misbehaves after some work (cfg.testHooks; never in real runs). */
+function withTestFault(s: Side, h: TestHooks): Side {
+  const step = s.step.bind(s);
+  let work = 0;
+  s.step = (): number => {
+    if (work >= h.afterBuffers) {
+      switch (h.fault) {
+        case 'throw': throw new Error(`test hook: ${h.side} throws after ${work} buffers`);
+        case 'exit': process.exit(h.exitCode ?? 3);
+        // eslint-disable-next-line no-fallthrough
+        case 'hang': for (;;) { /* never looks at the stop flag: only terminate() ends this */ }
+        case 'idle': return 0;
+      }
+    }
+    const n = step();
+    work += n;
+    return n;
+  };
+  return s;
+}
 
 export interface SideDone {
   type: 'done';
@@ -59,6 +81,7 @@ export async function sideWorkerMain(role: Role): Promise<void> {
   try {
     const modulePath = role === 'driver' ? init.modules?.driver : init.modules?.device;
     s = modulePath ? await loadModuleSide(modulePath, role, ctx) : role === 'driver' ? createBuiltinDriver(ctx) : createBuiltinDevice(ctx);
+    if (init.cfg.testHooks?.side === role) s = withTestFault(s, init.cfg.testHooks);
     port.postMessage({ type: 'ready', side: role });
     while (Atomics.load(control.ctl, CTL_GO) === 0 && !control.stopRequested()) Atomics.wait(control.ctl, CTL_GO, 0, 100);
     const t0 = performance.now();

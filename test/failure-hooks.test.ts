@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { runThreaded, type RunResult } from '../src/harness/run.js';
+import { DEFAULT_CONFIG, type RunConfig, type TestHooks } from '../src/harness/config.js';
+
+// Worker failures in vqlab's own driver and device (cfg.testHooks, test-only): each side throws,
+// exits, hangs (never looks at the stop flag) and goes idle. Every run must end within its bound
+// with ok = false, a typed failure naming the side, both sides' state and the queue, and both
+// workers gone (exit codes recorded: no orphan).
+const base: RunConfig = { ...DEFAULT_CONFIG, order: 'partial', faultRate: 0.01, buffers: 50_000_000, timeoutS: 60, stallTimeoutMs: 400, eventLogRecords: 1 << 14 };
+const STARTUP_MS = 1500;
+const STOP_BOUND_MS = 1000;
+
+async function timed(h: TestHooks, over: Partial<RunConfig> = {}): Promise<{ r: RunResult; ms: number }> {
+  const t0 = performance.now();
+  const r = await runThreaded({ ...base, ...over, testHooks: h });
+  return { r, ms: performance.now() - t0 };
+}
+
+function expectReport(r: RunResult): void {
+  expect(r.ok).toBe(false);
+  const f = r.failure!;
+  expect(f).toBeTruthy();
+  for (const side of [f.driver, f.device]) {
+    expect(side).toHaveProperty('state');
+    expect(side.exit_code).not.toBeNull(); // the worker is gone
+  }
+  expect(f.queue).toMatchObject({ ring: 'split', queue_size: base.queueSize });
+  expect(f.queue).toHaveProperty('avail_idx');
+  expect(f.queue).toHaveProperty('used_idx');
+}
+
+describe('worker failures in vqlab\'s own sides end the run within the bound, with a report', () => {
+  for (const side of ['driver', 'device'] as const) {
+    it(`${side} throws → WORKER_DIED from the ${side}, its message and its ring state`, async () => {
+      const { r, ms } = await timed({ side, fault: 'throw', afterBuffers: 5000 });
+      expectReport(r);
+      expect(r.failure!.code).toBe('WORKER_DIED');
+      expect(r.failure!.side).toBe(side);
+      expect(r.failure!.message).toMatch(/test hook/);
+      expect((r.failure![side] as { ring: unknown }).ring).toBeTruthy(); // the side described its ring before dying
+      expect(r.buffers).toBeGreaterThan(0);
+      expect(ms).toBeLessThan(STARTUP_MS + STOP_BOUND_MS);
+    });
+    it(`${side} worker exits → WORKER_DIED with the exit code`, async () => {
+      const { r, ms } = await timed({ side, fault: 'exit', afterBuffers: 5000, exitCode: 9 });
+      expectReport(r);
+      expect(r.failure!.code).toBe('WORKER_DIED');
+      expect(r.failure!.details).toMatchObject({ exitCode: 9 });
+      expect(ms).toBeLessThan(STARTUP_MS + STOP_BOUND_MS);
+    });
+    it(`${side} hangs (busy, deaf to stop) → STALL after the stall bound, terminated within 1 s`, async () => {
+      const { r, ms } = await timed({ side, fault: 'hang', afterBuffers: 5000 });
+      expectReport(r);
+      expect(r.failure!.code).toBe('STALL');
+      expect(r.failure!.side).toBe('harness');
+      expect(ms).toBeLessThan(STARTUP_MS + base.stallTimeoutMs + STOP_BOUND_MS + 200);
+    });
+    it(`${side} goes idle → STALL; both workers stop on request (no terminate needed)`, async () => {
+      const { r, ms } = await timed({ side, fault: 'idle', afterBuffers: 5000 }, { notify: 'wait' });
+      expectReport(r);
+      expect(r.failure!.code).toBe('STALL');
+      expect(r.failure!.driver.exit_code).toBe(0);
+      expect(r.failure!.device.exit_code).toBe(0);
+      expect(ms).toBeLessThan(STARTUP_MS + base.stallTimeoutMs + STOP_BOUND_MS);
+    });
+  }
+  it('a hook set to fire before any work fails the run at once (device throws on its first step)', async () => {
+    const { r } = await timed({ side: 'device', fault: 'throw', afterBuffers: 0 });
+    expectReport(r);
+    expect(r.failure!.code).toBe('WORKER_DIED');
+  });
+  it('rejects a malformed hook as BAD_CONFIG', async () => {
+    await expect(runThreaded({ ...base, testHooks: { side: 'neither', fault: 'throw', afterBuffers: 1 } as unknown as TestHooks })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('SIGINT to `vqlab run` ends it within the bound with partial results and a non-zero exit', async () => {
+    const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+    const child = spawn('node', [bin, 'run', '--buffers', '1000000000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    await new Promise((res) => setTimeout(res, 1500));
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(STOP_BOUND_MS + 500);
+    expect(code).toBe(1);
+    const r = JSON.parse(out) as RunResult;
+    expect(r.failure?.code).toBe('ABORTED');
+    expect(r.buffers).toBeGreaterThan(0);
+    expect(r.failure?.driver.exit_code).not.toBeNull();
+    expect(r.failure?.device.exit_code).not.toBeNull();
+  });
+});
