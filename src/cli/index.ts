@@ -23,6 +23,15 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Output piped into `head` and closed early: stop quietly instead of an EPIPE stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
+  // No command, or `help <unknown>`: one line and exit 2 (commander would print the whole help, exit 0/1).
+  const args = argv.slice(2);
+  const names = program.commands.map((c) => c.name());
+  if (args.length === 0 || (args[0] === 'help' && args[1] !== undefined && !names.includes(args[1]))) {
+    process.stderr.write(`vqlab: ${args.length === 0 ? 'missing command' : `unknown command '${args[1]}'`} (one of ${names.join(', ')}); see vqlab --help\n`);
+    return EXIT_USAGE;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
