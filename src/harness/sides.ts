@@ -98,7 +98,10 @@ export interface SideEnv {
 }
 
 /** The context a side is built from (src/plugin/contract.ts): the same for vqlab's sides and a user's. */
-export function sideContext(init: SideInit, role: Role, mem: MemoryOps = new AtomicsMemory(init.shared.guest, init.shared.fence), env: SideEnv = {}): SideContext & { control: Control; stallUntil: (t: number) => void } {
+// Each side's full barrier is a locked RMW on a line of its own: on x86 any locked instruction is a
+// full fence, and in the JS model every seq-cst access is in one total order whatever its location.
+// A fence word shared by both sides would move a cache line between the cores on every barrier.
+export function sideContext(init: SideInit, role: Role, mem: MemoryOps = new AtomicsMemory(init.shared.guest, new SharedArrayBuffer(64)), env: SideEnv = {}): SideContext & { control: Control; stallUntil: (t: number) => void } {
   const { cfg } = init;
   const control = new Control(init.shared.control);
   const events = new EventLog(role === 'driver' ? init.shared.driverLog : init.shared.deviceLog, cfg.check);

@@ -140,10 +140,15 @@ export class SplitDriverRing implements DriverRing {
         const last = k === segments - 1;
         const next = last ? 0 : this.peekDesc();
         const d = this.descBase + cur * SPLIT_DESC_SIZE;
-        mem.st64(d + SPLIT_DESC_ADDR, this.segmentAddr(head, k));
-        mem.st32(d + SPLIT_DESC_LEN, bytes);
-        mem.st16(d + SPLIT_DESC_FLAGS, (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT));
-        mem.st16(d + SPLIT_DESC_NEXT, next);
+        const addr = this.segmentAddr(head, k);
+        const flags = (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT);
+        // Write only what changed: a descriptor reused with the same contents (the usual case with
+        // fixed buffers) is then never invalidated in the device's cache. The bytes in guest memory
+        // are exactly what a full write would leave (2.7.13.1); the device cannot tell.
+        if (mem.ld64(d + SPLIT_DESC_ADDR) !== addr) mem.st64(d + SPLIT_DESC_ADDR, addr);
+        if (mem.ld32(d + SPLIT_DESC_LEN) !== bytes) mem.st32(d + SPLIT_DESC_LEN, bytes);
+        if (mem.ld16(d + SPLIT_DESC_FLAGS) !== flags) mem.st16(d + SPLIT_DESC_FLAGS, flags);
+        if (mem.ld16(d + SPLIT_DESC_NEXT) !== next) mem.st16(d + SPLIT_DESC_NEXT, next);
         tail = cur;
         if (!last) cur = this.takeDesc();
       }
@@ -151,7 +156,8 @@ export class SplitDriverRing implements DriverRing {
     }
     this.chainTail[head] = tail;
     // The head goes into the next avail.ring slot; avail.idx moves only in publish().
-    mem.st16(this.availBase + AVAIL_RING + (this.availIdx & this.mask) * 2, head);
+    const slot = this.availBase + AVAIL_RING + (this.availIdx & this.mask) * 2;
+    if (mem.ld16(slot) !== head) mem.st16(slot, head);
     this.availIdx = (this.availIdx + 1) & 0xffff;
     return head;
   }
