@@ -76,16 +76,22 @@ export class VirtioDriver implements Side {
     const ring = this.ring;
     const segments = cfg.readable + cfg.writable;
     const capacity = cfg.writable * cfg.segmentBytes;
+    const tr = this.tracker;
     this.report.time();
+    // The batch bound, once: buffers left, the publish batch and the ordering window.
+    let room = cfg.buffers - this.made;
+    if (room > cfg.publishBatch) room = cfg.publishBatch;
+    if (room > tr.window - tr.inFlight) room = tr.window - tr.inFlight;
+    const fill = cfg.verifyData && cfg.readable > 0;
     let n = 0;
-    while (this.made < cfg.buffers && n < cfg.publishBatch && ring.canAdd(segments) && this.tracker.inFlight < this.tracker.window) {
+    while (n < room && ring.canAdd(segments)) {
       const id = ring.add(cfg.readable, cfg.writable);
-      const seq = this.tracker.makeAvailable(id, ring.weightOf(id), capacity);
-      if (cfg.verifyData) this.fillReadable(id, seq);
+      const seq = tr.makeAvailable(id, ring.weightOf(id), capacity);
+      if (fill) this.fillReadable(id, seq);
       this.report.avail(id, capacity);
       this.added[n++] = id;
-      this.made++;
     }
+    this.made += n;
     if (n > 0) {
       const t = this.clock();
       for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
@@ -104,25 +110,39 @@ export class VirtioDriver implements Side {
   reclaim(): number {
     const ring = this.ring;
     const tr = this.tracker;
+    const verify = this.cfg.verifyData;
+    const availTime = this.availTime;
     let got = 0;
     let t = 0;
     while (ring.pollUsed()) {
       ring.readUsed();
-      const k = tr.onUsed(ring.usedId, ring.usedFlush, ring.usedLen);
+      const usedId = ring.usedId;
+      const usedLen = ring.usedLen;
+      const k = tr.onUsed(usedId, ring.usedFlush, usedLen);
       ring.consumeUsed(tr.weight);
       if (got === 0) t = this.clock();
       const first = tr.firstSeq;
+      // Buffers published together share an avail time: one histogram update per run of them.
+      let runAt = -1;
+      let runN = 0;
       for (let i = 0; i < k; i++) {
         const seq = (first + i) >>> 0;
         const id = tr.idAtSeq(seq);
         // In a batch only the last buffer's len is reported; the others count as fully written.
-        if (this.cfg.verifyData) this.checkWritable(id, seq, id === ring.usedId ? ring.usedLen : -1);
-        this.latency.record((t - this.availTime[id]) * 1e6);
+        if (verify) this.checkWritable(id, seq, id === usedId ? usedLen : -1);
+        const at = availTime[id];
+        if (at !== runAt) {
+          if (runN > 0) this.latency.recordN((t - runAt) * 1e6, runN);
+          runAt = at;
+          runN = 0;
+        }
+        runN++;
         ring.free(id);
       }
+      if (runN > 0) this.latency.recordN((t - runAt) * 1e6, runN);
       this.reclaimed += k;
       got += k;
-      this.report.reclaim(ring.usedId, k, this.reclaimed);
+      this.report.reclaim(usedId, k, this.reclaimed);
     }
     return got;
   }
@@ -166,6 +186,12 @@ export class VirtioDriver implements Side {
   /** Check the device's pattern in the writable segments (the first `len` bytes, or all if len < 0). */
   private checkWritable(id: number, seq: number, len: number): void {
     const bytes = this.cfg.segmentBytes;
+    if (this.cfg.writable === 1) {
+      // One writable segment (the common buffer): one pattern check.
+      const n = len < 0 || len > bytes ? bytes : len;
+      if (n > 0 && !checkPattern(this.mem, this.ring.segmentAddr(id, this.cfg.readable), n, seq, SALT_IN, 0)) this.report.driverCorrupt(id, seq);
+      return;
+    }
     let left = len < 0 ? this.cfg.writable * bytes : len;
     let word = 0;
     for (let k = 0; k < this.cfg.writable && left > 0; k++) {

@@ -76,11 +76,13 @@ export class SplitDeviceRing implements DeviceRing {
     chain.reset();
     chain.id = head;
     chain.weight = 1;
-    this.visits.begin();
     let i = head;
     for (let count = 0; ; count++) {
       if (count >= n) throw new VqError('DESC_CHAIN_TOO_LONG', 'device', `chain from head ${head} longer than queue size ${n}`, { head });
-      if (!this.visits.visit(i)) throw new VqError('DESC_LOOP', 'device', `descriptor ${i} visited twice in chain from head ${head}`, { head, desc: i });
+      // Loop detection starts at the second descriptor (a lone descriptor cannot loop): the head
+      // is stamped then, so a chain that comes back to it is still caught.
+      if (count === 1) { this.visits.begin(); this.visits.visit(head); }
+      if (count > 0 && !this.visits.visit(i)) throw new VqError('DESC_LOOP', 'device', `descriptor ${i} visited twice in chain from head ${head}`, { head, desc: i });
       const d = this.descBase + i * SPLIT_DESC_SIZE;
       const addr = mem.ld64(d + SPLIT_DESC_ADDR);
       const len = mem.ld32(d + SPLIT_DESC_LEN);

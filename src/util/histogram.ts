@@ -11,7 +11,10 @@ export class Histogram {
   total = 0;
   max = 0;
 
-  record(ns: number): void {
+  record(ns: number): void { this.recordN(ns, 1); }
+
+  /** `n` samples of the same value (buffers that were made available and used together). */
+  recordN(ns: number, n: number): void {
     let v = ns < 1 ? 1 : Math.floor(ns);
     if (v > this.max) this.max = v;
     const e = 31 - Math.clz32(v > 0x7fffffff ? 0x7fffffff : v);
@@ -19,8 +22,8 @@ export class Histogram {
     if (e < SUB_BITS) idx = v;
     else idx = (e - SUB_BITS + 1) * SUB + ((v >>> (e - SUB_BITS)) & (SUB - 1));
     if (idx >= this.counts.length) idx = this.counts.length - 1;
-    this.counts[idx]++;
-    this.total++;
+    this.counts[idx] += n;
+    this.total += n;
   }
 
   /** Lower bound of bucket idx. */
