@@ -50,3 +50,21 @@ describe('CLI: bad input → one line on stderr, exit 2', () => {
     expect(r.stderr).not.toMatch(/EPIPE/);
   });
 });
+
+describe('CLI: stress bad input → one line, exit 2', () => {
+  const cases: string[][] = [
+    ['stress', '--shard', '3/2'], ['stress', '--shard', '0/1'], ['stress', '--shard', 'x'], ['stress', '--rings', 'circular'],
+    ['stress', '--rings', 'split', '--queue-sizes', '100'], ['stress', '--queue-sizes', '8,,16'], ['stress', '--fault-rates', '2'],
+    ['stress', '--event-idx', 'maybe'], ['stress', '--pairs', '0'], ['stress', '--seeds', '-1'], ['stress', 'merge'],
+    ['stress', 'merge', '/nonexistent.json'], ['stress', 'mergee'],
+    ['run', '--from', '/nonexistent-artifact.json'], ['run', '--from', '/etc/hostname'],
+  ];
+  for (const args of cases) {
+    it(`vqlab ${args.join(' ')}`, () => {
+      const r = vqlab(args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    });
+  }
+});

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
 import { runThreaded, type RunResult } from '../harness/run.js';
+import { configFromArtifact } from '../stress/run.js';
 import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
 
 export function runCommand(): Command {
@@ -32,11 +33,12 @@ export function runCommand(): Command {
     .option('--no-check', 'turn the live conformance checker off (no event recording)')
     .option('--no-verify-data', 'do not write or check data patterns')
     .option('--json', 'print one JSON object', false)
+    .option('--from <artifact>', 'replay a failure artifact of vqlab stress (its config; flags given here override it)')
     .addHelpText('after', `
 Exit status: 0 when the run completed with no violation, 1 on a violation or failure, 2 on bad usage.
 Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --json`)
-    .action(async (o: Record<string, unknown>) => {
-      const cfg: RunConfig = {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      let cfg: RunConfig = {
         ...DEFAULT_CONFIG,
         ring: o.ring as RunConfig['ring'],
         order: o.order as RunConfig['order'],
@@ -61,6 +63,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         traceOut: o.traceOut as string,
         traceMaxEvents: o.traceMaxEvents as number,
       };
+      if (o.from) cfg = fromArtifact(o.from as string, cfg, cmd);
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();
       process.once('SIGINT', onSigint);
@@ -82,6 +85,19 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
       else process.stdout.write(formatRun(result) + '\n');
       process.exitCode = result.ok ? EXIT_OK : EXIT_VIOLATION;
     });
+}
+
+/** The artifact's config, with the flags given on this command line (not defaults) on top. */
+function fromArtifact(path: string, flags: RunConfig, cmd: Command): RunConfig {
+  const cfg: RunConfig = { ...DEFAULT_CONFIG, ...configFromArtifact(path) };
+  const field: Record<string, keyof RunConfig> = { device: 'deviceModule', driver: 'driverModule' };
+  for (const opt of cmd.options) {
+    const name = opt.attributeName();
+    if (name === 'from' || name === 'json' || cmd.getOptionValueSource(name) !== 'cli') continue;
+    const k = field[name] ?? (name as keyof RunConfig);
+    if (k in flags) (cfg as unknown as Record<string, unknown>)[k] = flags[k];
+  }
+  return cfg;
 }
 
 const notOffered = (r: RunResult): string[] => r.accepted_features.filter((n) => !r.offered_features.includes(n));

@@ -1,0 +1,131 @@
+/** `vqlab stress`: a campaign of threaded runs on a piscina pool; `vqlab stress merge` combines shards. */
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec } from '../stress/campaign.js';
+import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
+import { isPowerOfTwo } from '../spec/layout.js';
+import { EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
+
+/** A comma-separated list parsed item by item; duplicates removed, order kept. */
+function listArg<T>(name: string, item: (s: string) => T): (v: string) => T[] {
+  return (v: string) => {
+    const parts = v.split(',').map((s) => s.trim());
+    if (parts.some((p) => p === '')) throw new InvalidArgumentError(`${name} must be a comma-separated list with no empty items`);
+    const out: T[] = [];
+    for (const p of parts) { const x = item(p); if (!out.includes(x)) out.push(x); }
+    return out;
+  };
+}
+function choice<T extends string>(name: string, cs: readonly T[]): (s: string) => T {
+  return (s) => { if (!(cs as readonly string[]).includes(s)) throw new InvalidArgumentError(`${name} items must be ${cs.join('|')}, got "${s}"`); return s as T; };
+}
+function onOff(name: string): (s: string) => boolean {
+  return (s) => { if (s === 'on' || s === 'true') return true; if (s === 'off' || s === 'false') return false; throw new InvalidArgumentError(`${name} items must be on|off, got "${s}"`); };
+}
+const num = (name: string, lo: number, hi: number, int: boolean) => (s: string): number => {
+  const n = Number(s);
+  if (s === '' || !Number.isFinite(n) || n < lo || n > hi || (int && !Number.isInteger(n))) throw new InvalidArgumentError(`${name} items must be ${int ? 'integers' : 'numbers'} in ${lo}..${hi}, got "${s}"`);
+  return n;
+};
+const fmtList = (xs: unknown[]): string => xs.map((x) => (typeof x === 'boolean' ? (x ? 'on' : 'off') : String(x))).join(',');
+
+export function stressCommand(): Command {
+  const d = DEFAULT_CAMPAIGN;
+  const cmd = new Command('stress')
+    .description('a campaign of two-thread runs over seeds × configurations on a piscina pool sized by driver/device pairs')
+    .option('--rings <list>', 'split,packed', listArg('--rings', choice('--rings', ['split', 'packed'] as const)), d.rings)
+    .option('--orders <list>', 'none,in-order,partial', listArg('--orders', choice('--orders', ['none', 'in-order', 'partial'] as const)), d.orders)
+    .option('--event-idx <list>', 'off,on', listArg('--event-idx', onOff('--event-idx')), d.eventIdx)
+    .option('--indirect <list>', 'off,on', listArg('--indirect', onOff('--indirect')), d.indirect)
+    .option('--queue-sizes <list>', 'queue sizes (split ones must be powers of 2)', listArg('--queue-sizes', num('--queue-sizes', 1, 32768, true)), d.queueSizes)
+    .option('--segments <list>', 'descriptors per buffer', listArg('--segments', num('--segments', 1, 1024, true)), d.segments)
+    .option('--fault-rates <list>', 'page-fault probabilities', listArg('--fault-rates', num('--fault-rates', 0, 1, false)), d.faultRates)
+    .option('--notify <list>', 'poll,wait', listArg('--notify', choice('--notify', ['poll', 'wait'] as const)), d.notify)
+    .option('--seeds <n>', 'runs per configuration, each with its own seed', intArg('--seeds', 1, 1_000_000), d.seeds)
+    .option('--seed <n>', 'campaign seed (the run seeds derive from it)', intArg('--seed', 0, 0xffffffff), d.seedBase)
+    .option('--buffers <n>', 'buffers per run', intArg('--buffers', 1, Number.MAX_SAFE_INTEGER), d.buffers)
+    .option('--fault-latency-us <us>', 'fault resolve time (µs)', floatArg('--fault-latency-us', 0, 1e7), d.faultLatencyUs)
+    .option('--timeout-s <s>', 'per-run time limit', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
+    .option('--stall-timeout-ms <ms>', 'per-run stall bound (0: derived)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
+    .option('--pairs <n>', `runs at once (each is two busy threads; default max(1, floor(cores/2)) = ${defaultPairs()})`, intArg('--pairs', 1, 256))
+    .option('--shard <i/n>', 'run only shard i of n (deterministic, disjoint, covering: for CI matrices)')
+    .option('--out <dir>', 'directory for failure artifacts (replay one with vqlab run --from <file>)', 'vqlab-stress-out')
+    .option('--json', 'print one JSON report (combine shards with vqlab stress merge)', false)
+    .addHelpText('after', `
+Exit status: 0 when every run passed, 1 on any failure or interruption, 2 on bad usage.
+Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 --json > shard.json`)
+    .action(async (o: Record<string, unknown>) => {
+      const spec: CampaignSpec = {
+        rings: o.rings as CampaignSpec['rings'], orders: o.orders as CampaignSpec['orders'], eventIdx: o.eventIdx as boolean[],
+        indirect: o.indirect as boolean[], queueSizes: o.queueSizes as number[], segments: o.segments as number[],
+        faultRates: o.faultRates as number[], notify: o.notify as CampaignSpec['notify'], seeds: o.seeds as number,
+        seedBase: o.seed as number, buffers: o.buffers as number, faultLatencyUs: o.faultLatencyUs as number,
+        timeoutS: o.timeoutS as number, stallTimeoutMs: o.stallTimeoutMs as number,
+      };
+      if (spec.rings.length === 1 && spec.rings[0] === 'split' && spec.queueSizes.every((q) => !isPowerOfTwo(q))) {
+        throw new UsageError(`--queue-sizes ${fmtList(spec.queueSizes)}: a split queue size must be a power of 2`);
+      }
+      const shard = o.shard !== undefined ? parseShard(o.shard as string) : null;
+      const ac = new AbortController();
+      const onSigint = (): void => ac.abort();
+      process.once('SIGINT', onSigint);
+      const bar = !o.json && process.stderr.isTTY
+        ? new cliProgress.SingleBar({ format: 'stress [{bar}] {value}/{total} runs | {rate} runs/s | {failures} failures | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+        : null;
+      let report: StressReport;
+      try {
+        report = await runStress({
+          spec, shard, pairs: o.pairs as number | undefined, outDir: o.out as string, signal: ac.signal,
+          onProgress: (p) => {
+            if (bar) { if (!bar.getTotal()) bar.start(p.total, 0, { rate: '0', failures: 0 }); bar.update(p.done, { rate: p.runsPerS.toFixed(2), failures: p.failures }); }
+          },
+        });
+      } finally {
+        bar?.stop();
+        process.removeListener('SIGINT', onSigint);
+      }
+      if (report.runs_planned === 0 && report.skipped.length > 0 && !report.results.length) {
+        throw new UsageError(`every configuration was rejected, e.g. ${report.skipped[0].key}: ${report.skipped[0].reason}`);
+      }
+      if (o.json) printJson(report);
+      else process.stdout.write(formatStress(report) + '\n');
+      process.exitCode = report.ok ? EXIT_OK : EXIT_VIOLATION;
+    });
+  // Options after `merge` are merge's own (both have --json), and merge exits through main() too.
+  cmd.enablePositionalOptions();
+  cmd.command('merge')
+    .exitOverride()
+    .description('combine the --json reports of shards of one campaign')
+    .argument('<reports...>', 'vqlab stress --json outputs')
+    .option('--json', 'print the merged JSON report (default: the summary)', false)
+    .option('--out <file>', 'also write the merged JSON report here')
+    .action((files: string[], o: { json: boolean; out?: string }) => {
+      const reports = files.map((f) => {
+        try { return JSON.parse(readFileSync(f, 'utf8')) as StressReport; } catch (e) { throw new UsageError(`${f}: ${(e as Error).message.split('\n')[0]}`); }
+      });
+      const m = mergeReports(reports);
+      if (o.out) writeFileSync(o.out, JSON.stringify(m, null, 2) + '\n');
+      if (o.json) printJson(m); else process.stdout.write(formatStress(m) + '\n');
+      process.exitCode = m.ok ? EXIT_OK : EXIT_VIOLATION;
+    });
+  return cmd;
+}
+
+const median = (xs: number[]): number => { if (!xs.length) return 0; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+export function formatStress(r: StressReport): string {
+  const groups = new Map<string, StressReport['results']>();
+  for (const x of r.results) {
+    const g = x.key.split('/').slice(0, 2).join('/');
+    groups.set(g, [...(groups.get(g) ?? []), x]);
+  }
+  const rows = [...groups.entries()].map(([g, xs]) => [g, xs.length, xs.filter((x) => x.ok).length, xs.filter((x) => !x.ok && !x.aborted).length, xs.reduce((a, x) => a + x.buffers, 0), Math.round(median(xs.map((x) => x.buffers_per_s)))]);
+  let s = `campaign ${r.campaign_id}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : r.shards_merged?.length ? ` (${r.shards_merged.length} shards merged)` : ''}: ${r.results.length} of ${r.runs_total} runs, ${r.pool_pairs} pair(s) at once, ${(r.elapsed_ms / 1000).toFixed(1)} s (${r.runs_per_s} runs/s)\n`;
+  s += table(rows, ['ring/order', 'runs', 'ok', 'failed', 'buffers', 'median buf/s']);
+  s += `\nlost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}${r.skipped.length ? `; ${r.skipped.length} combinations skipped (not valid for the ring)` : ''}`;
+  for (const f of r.failures.slice(0, 10)) s += `\nFAILED ${f.key}: ${f.code}${f.artifact ? `  → vqlab run --from ${f.artifact}` : ''}`;
+  if (r.interrupted) s += `\ninterrupted: ${r.aborted_runs} runs aborted, partial results above`;
+  s += `\nresult: ${r.ok ? 'OK' : 'FAILED'}`;
+  return s;
+}
