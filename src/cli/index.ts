@@ -4,7 +4,9 @@ import { runCommand } from './run.js';
 import { checkCommand } from './check.js';
 import { layoutCommand } from './layout.js';
 import { benchCommand } from './bench.js';
+import { bugsCommand, exploreCommand, replayCommand } from './explore.js';
 import { fuzzCommand } from './fuzz.js';
+import { stressCommand } from './stress.js';
 import { EXIT_USAGE, UsageError } from './common.js';
 import { isVqError } from '../errors.js';
 
@@ -13,8 +15,10 @@ export function buildProgram(): Command {
     .description('a laboratory for virtio virtqueues: split and packed rings, IN_ORDER and PARTIAL_ORDER,\ndriver and device in two worker threads over one SharedArrayBuffer')
     .version('0.1.0')
     .showSuggestionAfterError(true)
-    .exitOverride();
-  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand(), fuzzCommand()]) program.addCommand(c.exitOverride());
+    .exitOverride()
+    // Options after a command are that command's (stress and stress merge both have --json).
+    .enablePositionalOptions();
+  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand(), fuzzCommand(), stressCommand(), exploreCommand(), replayCommand(), bugsCommand()]) program.addCommand(c.exitOverride());
   // Commander prints its own message; we only set the exit code.
   // One line per usage error: commander puts its "did you mean" suggestion on a second line.
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/\n\(Did you mean (.*?)\?\)/, ' (did you mean $1?)')) });

@@ -1,0 +1,96 @@
+/** `vqlab explore`, `vqlab replay`, `vqlab bugs`: the deterministic simulator from the command line. */
+import { Command } from 'commander';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { DEFAULT_SIM, configFor, decodeReplay, explore, shrink, simulate, type SimConfig, type SimResult } from '../sim/sim.js';
+import { BUGS, bugByName } from '../sim/bugs.js';
+import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
+
+function sideBySide(r: SimResult, last = 24): string {
+  const rows = r.tail.slice(-last).map((e) => [String(e.step), e.side === 'driver' ? e.text : '', e.side === 'device' ? e.text : '']);
+  return table(rows, ['step', 'driver', 'device']);
+}
+
+export function exploreCommand(): Command {
+  const d = DEFAULT_SIM;
+  return new Command('explore')
+    .description('search schedules of the deterministic simulator (same driver and device code, modelled memory) for a violation')
+    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
+    .option('--order <mode>', 'none|in-order|partial', choiceArg('--order', ['none', 'in-order', 'partial'] as const), d.order)
+    .option('--model <m>', 'sc | tso (store buffers, FIFO) | relaxed (stores may drain out of order)', choiceArg('--model', ['sc', 'tso', 'relaxed'] as const), d.model)
+    .option('--strategy <s>', 'random | pct', choiceArg('--strategy', ['random', 'pct'] as const), d.strategy)
+    .option('--depth <d>', 'PCT depth (priority change points + 1)', intArg('--depth', 1, 20), d.depth)
+    .option('--bug <name>', 'plant a bug from the catalogue (vqlab bugs)')
+    .option('--queue-size <n>', 'queue size', intArg('--queue-size', 1, 256), d.queueSize)
+    .option('--buffers <n>', 'buffers per schedule', intArg('--buffers', 1, 100_000), d.buffers)
+    .option('--notify <mode>', 'poll|wait', choiceArg('--notify', ['poll', 'wait'] as const), d.notify)
+    .option('--event-idx', 'negotiate EVENT_IDX', false)
+    .option('--fault-rate <p>', 'page-fault probability', floatArg('--fault-rate', 0, 1), d.faultRate)
+    .option('--budget-s <s>', 'time budget', floatArg('--budget-s', 0.01, 86_400), 10)
+    .option('--seed <n>', 'first seed (schedule k uses seed + k)', intArg('--seed', 0, 0xffffffff), d.seed)
+    .option('--artifact <file>', 'where to write the failing case', 'vqlab-failure.json')
+    .option('--no-shrink', 'do not minimise a failing case')
+    .option('--json', 'print JSON', false)
+    .addHelpText('after', '\nExit status: 1 when a violation is found (its replay string is printed), 0 otherwise.')
+    .action((o: Record<string, unknown>) => {
+      const bug = (o.bug as string | undefined) ?? null;
+      if (bug && !bugByName(bug)) throw new UsageError(`unknown --bug ${bug} (vqlab bugs lists them)`);
+      const base: SimConfig = configFor({
+        ...d, ring: o.ring as SimConfig['ring'], order: o.order as SimConfig['order'], model: o.model as SimConfig['model'],
+        strategy: o.strategy as SimConfig['strategy'], depth: o.depth as number, bug, queueSize: o.queueSize as number,
+        buffers: o.buffers as number, notify: o.notify as SimConfig['notify'], eventIdx: o.eventIdx as boolean,
+        faultRate: o.faultRate as number, seed: o.seed as number,
+      });
+      if (base.ring === 'split' && (base.queueSize & (base.queueSize - 1)) !== 0) throw new UsageError('split --queue-size must be a power of 2');
+      const r = explore(base, (o.budgetS as number) * 1000);
+      let minimal: SimConfig | null = null;
+      if (r.found && r.replay) {
+        const failing = decodeReplay(r.replay);
+        minimal = o.shrink === false ? failing : shrink(failing);
+        const m = simulate(minimal);
+        writeFileSync(o.artifact as string, JSON.stringify({ replay: m.replay, original_replay: r.replay, violation: m.violation, config: minimal, tail: m.tail }, null, 2));
+      }
+      const out = {
+        found: r.found, bug: r.bug, schedules: r.schedules, elapsed_ms: r.elapsed_ms, violation: r.violation,
+        replay: minimal ? simulate(minimal).replay : null, original_replay: r.replay, model: base.model, strategy: base.strategy,
+      };
+      if (o.json) printJson(out);
+      else if (r.found) {
+        process.stdout.write(`FOUND ${r.violation?.rule} after ${r.schedules} schedule(s), ${r.elapsed_ms} ms (${base.model}, ${base.strategy}${bug ? `, bug ${bug}` : ''})\n`);
+        process.stdout.write(`${r.violation?.message}\nminimal case: ${minimal?.buffers} buffers, queue ${minimal?.queueSize}\nreplay: vqlab replay ${out.replay}\nartifact: ${o.artifact}\n`);
+      } else process.stdout.write(`nothing found in ${r.schedules} schedules, ${r.elapsed_ms} ms (${base.model}, ${base.strategy}${bug ? `, bug ${bug}` : ''})\n`);
+      process.exitCode = r.found ? EXIT_VIOLATION : EXIT_OK;
+    });
+}
+
+export function replayCommand(): Command {
+  return new Command('replay')
+    .description('re-run one simulator schedule bit for bit from its replay string (or an artifact file) and show the events leading to the violation')
+    .argument('<replay>', 'a vqsim1.… string or an artifact file written by explore')
+    .option('--json', 'print JSON', false)
+    .action((arg: string, o: { json: boolean }) => {
+      let s = arg;
+      if (!arg.startsWith('vqsim1.') && existsSync(arg)) {
+        try { s = (JSON.parse(readFileSync(arg, 'utf8')) as { replay: string }).replay; } catch (e) { throw new UsageError(`${arg}: not a vqlab artifact (${(e as Error).message})`); }
+      }
+      let c: SimConfig;
+      try { c = decodeReplay(s); } catch (e) { throw new UsageError((e as Error).message); }
+      const r = simulate(c);
+      if (o.json) printJson(r);
+      else {
+        process.stdout.write(`${c.ring} ${c.order} model ${c.model} strategy ${c.strategy} seed ${c.seed}${c.bug ? ` bug ${c.bug}` : ''}: ${r.steps} steps, ${r.ops} memory operations\n\n`);
+        process.stdout.write(sideBySide(r) + '\n\n');
+        process.stdout.write(r.found ? `VIOLATION ${r.violation?.rule} (${r.violation?.side}): ${r.violation?.message}\n` : 'no violation\n');
+      }
+      process.exitCode = r.found ? EXIT_VIOLATION : EXIT_OK;
+    });
+}
+
+export function bugsCommand(): Command {
+  return new Command('bugs')
+    .description('list the planted-bug catalogue (injected through the memory layer, no ring code edited)')
+    .option('--json', 'print JSON', false)
+    .action((o: { json: boolean }) => {
+      if (o.json) { printJson(BUGS.map(({ name, side, what, needs, model }) => ({ name, side, what, needs, weakest_model: model }))); return; }
+      process.stdout.write(table(BUGS.map((b) => [b.name, b.side, b.model, b.what]), ['bug', 'side', 'shows from', 'what']) + '\n');
+    });
+}
