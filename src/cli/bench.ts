@@ -1,9 +1,37 @@
 /** `vqlab bench`: the throughput / latency matrix with the machine's ceiling and ringbuf.js in the same run. */
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { FULL_PLAN, QUICK_PLAN, runBench, targets, type BenchReport } from '../bench/matrix.js';
-import { intArg, printJson, table } from './common.js';
+import { benchCharts, benchHtml, chartPaths, CHART_KINDS } from '../bench/charts.js';
+import { intArg, printJson, table, UsageError } from './common.js';
+
+/** Write the charts of a report: `.html` one self-contained page, `.svg` one file per figure. */
+export async function writeCharts(r: BenchReport, files: string[]): Promise<string[]> {
+  const written: string[] = [];
+  for (const f of files) {
+    const p = chartPaths(f);
+    if ('html' in p) {
+      writeFileSync(p.html, await benchHtml(r, formatBench(r)));
+      written.push(p.html);
+    } else {
+      const svgs = await benchCharts(r);
+      for (const k of CHART_KINDS) { writeFileSync(p.svg[k], svgs[k]); written.push(p.svg[k]); }
+    }
+  }
+  return written;
+}
+
+function readReport(file: string): BenchReport {
+  let r: BenchReport;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  } catch (e) {
+    throw new UsageError(`--from ${file}: ${(e as Error).message}`);
+  }
+  if (!r || !Array.isArray(r.cells) || !r.peers || !r.plan || !r.machine) throw new UsageError(`--from ${file}: not a vqlab bench report (--json / --out)`);
+  return r;
+}
 
 export function benchCommand(): Command {
   return new Command('bench')
@@ -14,7 +42,17 @@ export function benchCommand(): Command {
     .option('--seed <n>', 'seed (run k of a cell uses seed + k)', intArg('--seed', 0, 0xffffffff), 1)
     .option('--json', 'print the whole report as JSON', false)
     .option('--out <file>', 'also write the JSON report to a file', '')
-    .action(async (o: { quick: boolean; repeat?: number; buffers?: number; seed: number; json: boolean; out: string }) => {
+    .option('--chart <file>', 'also write charts: a self-contained .html page, or .svg (one file per figure: <stem>-throughput/-p99/-used.svg); repeatable',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--from <report.json>', 'do not run: read a report written by --out (or --json) and print / chart it')
+    .action(async (o: { quick: boolean; repeat?: number; buffers?: number; seed: number; json: boolean; out: string; chart: string[]; from?: string }) => {
+      if (o.from !== undefined) {
+        const r = readReport(o.from);
+        await writeCharts(r, o.chart);
+        if (o.json) printJson({ ...r, targets: targets(r) });
+        else process.stdout.write(formatBench(r) + '\n');
+        return;
+      }
       const plan = { ...(o.quick ? QUICK_PLAN : FULL_PLAN), seed: o.seed };
       if (o.repeat !== undefined) plan.repeat = o.repeat;
       if (o.buffers !== undefined) plan.buffers = o.buffers;
@@ -26,6 +64,7 @@ export function benchCommand(): Command {
       });
       bar?.stop();
       if (o.out) writeFileSync(o.out, JSON.stringify({ ...r, targets: targets(r) }, null, 2));
+      await writeCharts(r, o.chart);
       if (o.json) printJson({ ...r, targets: targets(r) });
       else process.stdout.write(formatBench(r) + '\n');
     });
