@@ -1,7 +1,7 @@
 /** `vqlab explore`, `vqlab replay`, `vqlab bugs`: the deterministic simulator from the command line. */
 import { Command } from 'commander';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { DEFAULT_SIM, configFor, decodeReplay, explore, shrink, simulate, type SimConfig, type SimResult } from '../sim/sim.js';
+import { CHOICE_KINDS, DEFAULT_SIM, configFor, decodeReplay, explore, replay, shrink, type SimConfig, type SimResult } from '../sim/sim.js';
 import { BUGS, bugByName } from '../sim/bugs.js';
 import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
 
@@ -17,8 +17,10 @@ export function exploreCommand(): Command {
     .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
     .option('--order <mode>', 'none|in-order|partial', choiceArg('--order', ['none', 'in-order', 'partial'] as const), d.order)
     .option('--model <m>', 'sc | tso (store buffers, FIFO) | relaxed (stores may drain out of order)', choiceArg('--model', ['sc', 'tso', 'relaxed'] as const), d.model)
-    .option('--strategy <s>', 'random | pct', choiceArg('--strategy', ['random', 'pct'] as const), d.strategy)
+    .option('--strategy <s>', 'random | pct | exhaustive (every schedule within --preemption-bound)', choiceArg('--strategy', ['random', 'pct', 'exhaustive'] as const), d.strategy)
     .option('--depth <d>', 'PCT depth (priority change points + 1)', intArg('--depth', 1, 20), d.depth)
+    .option('--preemption-bound <k>', 'exhaustive: non-default choices (preemptions, delayed stores) per schedule', intArg('--preemption-bound', 0, 8), 2)
+    .option('--max-schedules <n>', 'exhaustive: stop after this many schedules', intArg('--max-schedules', 1, Number.MAX_SAFE_INTEGER))
     .option('--bug <name>', 'plant a bug from the catalogue (vqlab bugs)')
     .option('--queue-size <n>', 'queue size', intArg('--queue-size', 1, 256), d.queueSize)
     .option('--buffers <n>', 'buffers per schedule', intArg('--buffers', 1, 100_000), d.buffers)
@@ -41,23 +43,35 @@ export function exploreCommand(): Command {
         faultRate: o.faultRate as number, seed: o.seed as number,
       });
       if (base.ring === 'split' && (base.queueSize & (base.queueSize - 1)) !== 0) throw new UsageError('split --queue-size must be a power of 2');
-      const r = explore(base, (o.budgetS as number) * 1000);
-      let minimal: SimConfig | null = null;
-      if (r.found && r.replay) {
+      if (base.strategy === 'exhaustive' && base.buffers > 8) process.stderr.write(`note: exhaustive search grows fast with --buffers ${base.buffers}; 2–4 buffers and --queue-size 2 are typical\n`);
+      const r = explore(base, { budgetMs: (o.budgetS as number) * 1000, preemptionBound: o.preemptionBound as number, maxSchedules: o.maxSchedules as number | undefined });
+      let minimal: ReturnType<typeof shrink> | null = null;
+      if (r.found && r.replay && r.result) {
         const failing = decodeReplay(r.replay);
-        minimal = o.shrink === false ? failing : shrink(failing);
-        const m = simulate(minimal);
-        writeFileSync(o.artifact as string, JSON.stringify({ replay: m.replay, original_replay: r.replay, violation: m.violation, config: minimal, tail: m.tail }, null, 2));
+        minimal = o.shrink === false ? { ...failing, result: r.result, tries: 0 } : shrink(failing);
+        const m = minimal.result;
+        writeFileSync(o.artifact as string, JSON.stringify({
+          vqlab_sim_artifact: 1, replay: m.replay, original_replay: r.replay, violation: m.violation, config: minimal.config,
+          preemptions: m.preemptions, steps: m.steps, tail: m.tail,
+        }, null, 2) + '\n');
       }
       const out = {
         found: r.found, bug: r.bug, schedules: r.schedules, elapsed_ms: r.elapsed_ms, violation: r.violation,
-        replay: minimal ? simulate(minimal).replay : null, original_replay: r.replay, model: base.model, strategy: base.strategy,
+        replay: minimal ? minimal.result.replay : null, original_replay: r.replay, model: base.model, strategy: base.strategy,
+        complete: r.complete, preemption_bound: base.strategy === 'exhaustive' ? o.preemptionBound : null,
+        minimal: minimal ? { buffers: minimal.config.buffers, queue_size: minimal.config.queueSize, preemptions: minimal.result.preemptions, steps: minimal.result.steps, shrink_tries: minimal.tries } : null,
+        original: r.result ? { buffers: base.buffers, queue_size: base.queueSize, preemptions: r.result.preemptions, steps: r.result.steps } : null,
+        artifact: minimal ? o.artifact : null,
       };
+      const what = `${base.ring} ${base.order}, ${base.model}, ${base.strategy}${bug ? `, bug ${bug}` : ''}`;
       if (o.json) printJson(out);
-      else if (r.found) {
-        process.stdout.write(`FOUND ${r.violation?.rule} after ${r.schedules} schedule(s), ${r.elapsed_ms} ms (${base.model}, ${base.strategy}${bug ? `, bug ${bug}` : ''})\n`);
-        process.stdout.write(`${r.violation?.message}\nminimal case: ${minimal?.buffers} buffers, queue ${minimal?.queueSize}\nreplay: vqlab replay ${out.replay}\nartifact: ${o.artifact}\n`);
-      } else process.stdout.write(`nothing found in ${r.schedules} schedules, ${r.elapsed_ms} ms (${base.model}, ${base.strategy}${bug ? `, bug ${bug}` : ''})\n`);
+      else if (r.found && minimal) {
+        process.stdout.write(`FOUND ${r.violation?.rule} after ${r.schedules} schedule(s), ${r.elapsed_ms} ms (${what})\n${r.violation?.message}\n`);
+        process.stdout.write(`shrunk: ${base.buffers} → ${minimal.config.buffers} buffers, queue ${base.queueSize} → ${minimal.config.queueSize}, ${r.result?.preemptions} → ${minimal.result.preemptions} non-default choices, ${r.result?.steps} → ${minimal.result.steps} steps\n`);
+        process.stdout.write(`replay: vqlab replay ${out.replay}\nartifact: ${o.artifact}\n`);
+      } else if (base.strategy === 'exhaustive') {
+        process.stdout.write(`nothing found: ${r.complete ? 'all' : 'budget ran out after'} ${r.schedules} distinct schedules with ≤ ${o.preemptionBound} non-default choices, ${r.elapsed_ms} ms (${what})\n`);
+      } else process.stdout.write(`nothing found in ${r.schedules} schedules, ${r.elapsed_ms} ms (${what})\n`);
       process.exitCode = r.found ? EXIT_VIOLATION : EXIT_OK;
     });
 }
@@ -65,19 +79,23 @@ export function exploreCommand(): Command {
 export function replayCommand(): Command {
   return new Command('replay')
     .description('re-run one simulator schedule bit for bit from its replay string (or an artifact file) and show the events leading to the violation')
-    .argument('<replay>', 'a vqsim1.… string or an artifact file written by explore')
+    .argument('<replay>', 'a vqsim2:… string or an artifact file written by explore')
     .option('--json', 'print JSON', false)
     .action((arg: string, o: { json: boolean }) => {
-      let s = arg;
-      if (!arg.startsWith('vqsim1.') && existsSync(arg)) {
-        try { s = (JSON.parse(readFileSync(arg, 'utf8')) as { replay: string }).replay; } catch (e) { throw new UsageError(`${arg}: not a vqlab artifact (${(e as Error).message})`); }
+      let str = arg.trim();
+      if (!str.startsWith('vqsim') && existsSync(arg)) {
+        try { str = (JSON.parse(readFileSync(arg, 'utf8')) as { replay: string }).replay; } catch (e) { throw new UsageError(`${arg}: not a vqlab artifact (${(e as Error).message})`); }
+        if (typeof str !== 'string') throw new UsageError(`${arg}: no "replay" string in it (expected an artifact of vqlab explore)`);
       }
-      let c: SimConfig;
-      try { c = decodeReplay(s); } catch (e) { throw new UsageError((e as Error).message); }
-      const r = simulate(c);
+      let c: ReturnType<typeof decodeReplay>;
+      try { c = decodeReplay(str); } catch (e) { throw new UsageError((e as Error).message); }
+      const r = replay(c);
       if (o.json) printJson(r);
       else {
-        process.stdout.write(`${c.ring} ${c.order} model ${c.model} strategy ${c.strategy} seed ${c.seed}${c.bug ? ` bug ${c.bug}` : ''}: ${r.steps} steps, ${r.ops} memory operations\n\n`);
+        const k = c.config;
+        const picks = r.choices.map((v, i) => (v ? `${CHOICE_KINDS[r.kinds[i]]}@${i}=${v}` : '')).filter(Boolean);
+        process.stdout.write(`${k.ring} ${k.order} model ${k.model} strategy ${k.strategy} seed ${k.seed} queue ${k.queueSize} buffers ${k.buffers}${k.bug ? ` bug ${k.bug}` : ''}: ${r.steps} steps, ${r.ops} memory operations\n`);
+        process.stdout.write(`schedule: ${r.choices.length} choices, ${r.preemptions} non-default${picks.length ? `: ${picks.slice(0, 12).join(' ')}${picks.length > 12 ? ' …' : ''}` : ''}\n\n`);
         process.stdout.write(sideBySide(r) + '\n\n');
         process.stdout.write(r.found ? `VIOLATION ${r.violation?.rule} (${r.violation?.side}): ${r.violation?.message}\n` : 'no violation\n');
       }
@@ -90,7 +108,7 @@ export function bugsCommand(): Command {
     .description('list the planted-bug catalogue (injected through the memory layer, no ring code edited)')
     .option('--json', 'print JSON', false)
     .action((o: { json: boolean }) => {
-      if (o.json) { printJson(BUGS.map(({ name, side, what, needs, model }) => ({ name, side, what, needs, weakest_model: model }))); return; }
+      if (o.json) { printJson(BUGS.map(({ name, side, what, needs, model }) => ({ name, side, what, needs, shows_from_model: model }))); return; }
       process.stdout.write(table(BUGS.map((b) => [b.name, b.side, b.model, b.what]), ['bug', 'side', 'shows from', 'what']) + '\n');
     });
 }

@@ -18,7 +18,7 @@ export interface BugSpec {
   what: string;
   /** The configuration it needs to show (ring, order, notify, event idx). */
   needs: { ring?: 'split' | 'packed'; order?: 'none' | 'in-order' | 'partial'; notify?: 'poll' | 'wait'; eventIdx?: boolean };
-  /** The weakest model under which it can show (sc < tso < relaxed). */
+  /** The strongest model under which it can show (sc: a program-order bug; tso / relaxed: a missing barrier). */
   model: MemoryModel;
   wrap(mem: MemoryOps, gl: GuestLayout): MemoryOps;
 }
@@ -62,7 +62,7 @@ export const BUGS: BugSpec[] = [
     wrap: (m, gl) => new (class extends Wrap { override st16Release(o: number, v: number): void { const d = o - gl.ring.desc.offset; if (d >= 0 && d < gl.ring.desc.size && d % PACKED_DESC_SIZE === PACKED_DESC_FLAGS) this.inner.st16(o, v); else this.inner.st16Release(o, v); } })(m),
   },
   {
-    name: 'publish-idx-before-entry', side: 'driver', model: 'tso', needs: { ring: 'split' },
+    name: 'publish-idx-before-entry', side: 'driver', model: 'sc', needs: { ring: 'split' },
     what: 'driver stores avail.idx before the avail.ring entry it publishes (the entry is written after the index)',
     wrap: (m, gl) => new (class extends Wrap {
       private held: [number, number][] = [];
@@ -129,7 +129,7 @@ export const BUGS: BugSpec[] = [
       override st16(o: number, v: number): void {
         const s = split(gl);
         if (o >= s.avail + AVAIL_RING && o < s.avail + AVAIL_RING + 2 * s.n) {
-          if (++this.count % 7 === 0 && this.last >= 0) v = this.last;
+          if (++this.count % 3 === 0 && this.last >= 0) v = this.last;
           this.last = v;
         }
         this.inner.st16(o, v);

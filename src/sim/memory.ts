@@ -1,40 +1,43 @@
 /**
  * Modelled memory for the deterministic simulator: each side gets a SimMemory (a MemoryOps, the
  * same seam the threaded harness implements with Atomics) over one shared backing store, with a
- * store buffer per side. Which buffered store drains to memory, and when, is a choice of the
- * world's seeded RNG at every memory operation of either side, so a seed replays exactly.
+ * store buffer per side.
  *
  * Models (the ring code's barriers are what make it correct under the weaker ones):
  *  - sc:      stores are visible at once.
  *  - tso:     stores wait in a per-side FIFO and drain in order (x86: only store→load reordering);
- *             a load sees its own side's buffered stores first.
+ *             a load sees its own side's buffered stores first (store forwarding).
  *  - relaxed: buffered stores to different addresses may drain in any order; a write barrier
  *             (st16Release) drains everything before it; a full barrier (mb) drains everything.
+ *             Loads are not reordered (no load speculation): LB's 1/1 outcome stays forbidden.
  * st16Release = write barrier + store (the store itself may still wait in the buffer);
  * ld16Acquire = load + read barrier; mb = full barrier (drain).
+ *
+ * WHEN buffered stores drain is not decided here: a side's buffered stores can only be observed by
+ * the other side, and the other side only runs at a handover (the scheduler switching sides, at a
+ * step boundary or at a publication point). So the drain is a choice made at each handover, from a
+ * menu (drainMenu / applyDrain) that the scheduler's choice source picks from — one mechanism for
+ * random search, exhaustive search and replay.
  */
 import type { MemoryOps } from '../memory/ops.js';
-import type { Rng } from '../util/rng.js';
 
 export type MemoryModel = 'sc' | 'tso' | 'relaxed';
 
-interface Pending { off: number; size: number; val: number }
+export interface Pending { off: number; size: number; val: number }
 
 export class SimWorld {
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly u32: Uint32Array;
   readonly sides: SimMemory[] = [];
-  /** Probability (in 1/256) that a buffered store drains at any given memory operation. */
-  drainOdds = 48;
   ops = 0;
   /**
-   * Preemption at publication points: called by a side at each barrier-carrying access (write
-   * barrier + store, load + read barrier, full barrier); the scheduler may run the other side's
-   * whole step right there, nested, before this side goes on.
+   * Publication points: called by a side at each barrier-carrying access (after a write barrier +
+   * store, before a load + read barrier, before a full barrier's drain). The scheduler may run the
+   * other side's step right there, nested, before this side goes on.
    */
   preempt: (side: SimMemory) => void = () => {};
-  constructor(buffer: ArrayBufferLike, readonly model: MemoryModel, readonly rng: Rng) {
+  constructor(buffer: ArrayBufferLike, readonly model: MemoryModel) {
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
@@ -49,53 +52,53 @@ export class SimWorld {
     else if (p.size === 2) this.u16[p.off >>> 1] = p.val;
     else this.u32[p.off >>> 2] = p.val;
   }
-  /** A scheduling point for the memory system: maybe drain some buffered stores of any side. */
-  tick(): void {
-    this.ops++;
-    if (this.model === 'sc') return;
-    for (const s of this.sides) {
-      while (s.buf.length > 0 && (this.rng.u32() & 255) < this.drainOdds) s.drainOne();
-    }
+  read(off: number, size: number): number {
+    return size === 1 ? this.u8[off] : size === 2 ? this.u16[off >>> 1] : this.u32[off >>> 2];
   }
   drainAll(): void { for (const s of this.sides) s.drainAll(); }
 }
 
+const overlap = (a: Pending, b: Pending): boolean => a.off < b.off + b.size && b.off < a.off + a.size;
+
 export class SimMemory implements MemoryOps {
   readonly size: number;
-  readonly buf: Pending[] = [];
+  buf: Pending[] = [];
   constructor(readonly world: SimWorld) { this.size = world.u8.length; }
 
-  drainOne(): void {
-    const w = this.world;
-    let i = 0;
-    if (w.model === 'relaxed' && this.buf.length > 1) {
-      // Any store with no older store to an overlapping address may go first.
-      const j = w.rng.int(this.buf.length);
-      const e = this.buf[j];
-      let blocked = false;
-      for (let k = 0; k < j; k++) { const o = this.buf[k]; if (o.off < e.off + e.size && e.off < o.off + o.size) { blocked = true; break; } }
-      if (!blocked) i = j;
-    }
-    const [p] = this.buf.splice(i, 1);
-    w.write(p);
+  drainAll(): void {
+    for (const p of this.buf) this.world.write(p);
+    this.buf = [];
   }
-  drainAll(): void { while (this.buf.length) this.drainOne(); }
+
+  /**
+   * Drain exactly the entries whose `keep` bit is false, in program order, keeping the rest. An
+   * entry stays too when an older store to an overlapping address stays (same-address order holds
+   * in every model), and under tso everything after a kept entry stays (FIFO).
+   */
+  drainExcept(keep: boolean[]): void {
+    const kept: Pending[] = [];
+    for (let i = 0; i < this.buf.length; i++) {
+      const p = this.buf[i];
+      const stay = keep[i] || (this.world.model === 'tso' && kept.length > 0) || kept.some((k) => overlap(k, p));
+      if (stay) kept.push(p); else this.world.write(p);
+    }
+    this.buf = kept;
+  }
 
   private store(off: number, size: number, val: number): void {
-    this.world.tick();
+    this.world.ops++;
     if (this.world.model === 'sc') this.world.write({ off, size, val });
     else this.buf.push({ off, size, val });
   }
   private load(off: number, size: number): number {
-    this.world.tick();
+    this.world.ops++;
     // Own buffered stores first (store forwarding); a partial overlap drains them to stay exact.
     for (let k = this.buf.length - 1; k >= 0; k--) {
       const p = this.buf[k];
       if (p.off === off && p.size === size) return p.val;
       if (p.off < off + size && off < p.off + p.size) { this.drainAll(); break; }
     }
-    const w = this.world;
-    return size === 1 ? w.u8[off] : size === 2 ? w.u16[off >>> 1] : w.u32[off >>> 2];
+    return this.world.read(off, size);
   }
 
   ld8(off: number): number { return this.load(off, 1); }
@@ -118,7 +121,37 @@ export class SimMemory implements MemoryOps {
   }
   mb(): void {
     this.world.preempt(this);
-    this.world.tick();
+    this.world.ops++;
     this.drainAll();
   }
+}
+
+/**
+ * The drain menu at a handover, for a side with m buffered stores. `wide` (random search) offers
+ * every legal subset through per-entry choices; the narrow menu (exhaustive search) keeps the
+ * branching small with the shapes ordering bugs need:
+ *   tso:     0 drain all · 1 keep the youngest · 2 keep all
+ *   relaxed: 0 drain all · 1 keep all · 2 drain only the youngest · 3 keep only the youngest
+ *            (wide adds 4: choose per entry, one binary choice each)
+ */
+export function drainMenuSize(model: MemoryModel, m: number, wide: boolean): number {
+  if (model === 'sc' || m === 0) return 1;
+  if (model === 'tso') return m === 1 ? 2 : 3;
+  if (m === 1) return 2;
+  return wide ? 5 : 4;
+}
+
+/** Apply drain choice `c` (from drainMenuSize's menu); `bit` supplies per-entry choices (wide 4). */
+export function applyDrain(mem: SimMemory, c: number, bit: () => number): void {
+  const m = mem.buf.length;
+  if (m === 0) return;
+  if (c === 0) { mem.drainAll(); return; }
+  const keep = new Array<boolean>(m).fill(false);
+  if (mem.world.model === 'tso' || m === 1) {
+    if (c === 1 && m > 1) keep[m - 1] = true; else keep.fill(true);
+  } else if (c === 1) keep.fill(true);
+  else if (c === 2) { keep.fill(true); keep[m - 1] = false; }
+  else if (c === 3) keep[m - 1] = true;
+  else for (let i = 0; i < m; i++) keep[i] = bit() === 1;
+  mem.drainExcept(keep);
 }

@@ -1,14 +1,25 @@
 /**
  * The deterministic simulator: vqlab's own driver and device — the same classes the worker
  * threads run — in ONE thread, over SimMemory (store buffers per side, see memory.ts), under a
- * seeded scheduler. Control flow interleaves at step granularity (a side's round of work, the unit
- * the side contract exposes); memory interleaves at every load and store, where the world may drain
- * any buffered store of either side. That is where ordering bugs live: a store that becomes visible
- * before the stores it publishes, or a check that reads a value the other side already wrote.
+ * scheduler whose every decision is a numbered choice:
+ *  - which side runs the next step (0: the one that just made progress keeps going, or the other
+ *    one if it made none; 1: switch anyway — a preemption);
+ *  - at each publication point (a barrier-carrying access), whether the other side runs a step
+ *    right there, nested (0: no; 1: yes);
+ *  - at each handover between the sides, which of the leaving side's buffered stores become
+ *    visible (memory.ts drain menu; 0: all, as on an SC machine).
+ * Control interleaves at step and publication-point granularity — the places where one side's
+ * stores meet the other side's loads — and memory at every store, through the drain choices.
  *
- * A sleeping side (wait mode) runs again only when its doorbell rings; both asleep with work
- * pending is a lost wake-up. Any typed error of a side, any checker violation, and a deadlock end
- * the run. Everything derives from the seed: a run replays bit for bit from its replay string.
+ * A run is a configuration plus its choice sequence. Random search and PCT draw choices from a
+ * seeded RNG; exhaustive search enumerates sequences with a bounded number of non-default choices
+ * (preemptions, delayed stores) depth-first; replay feeds a recorded sequence back. The replay
+ * string is the configuration plus the non-zero choices, so it reproduces a run bit for bit, and
+ * shrinking works on it directly: zero choices, cut the tail, fewer buffers, a smaller queue.
+ *
+ * A sleeping side (wait mode) runs again only when its doorbell rings or its parked fault
+ * resolves; both asleep with work pending is a lost wake-up. Any typed error of a side, any
+ * checker violation, and a lost wake-up end the run.
  */
 import { DEFAULT_CONFIG, orderWindowOf, validateConfig, type RunConfig } from '../harness/config.js';
 import { buildDevice, buildDriver, createShared, guestLayoutOf, type SideInit } from '../harness/sides.js';
@@ -16,12 +27,13 @@ import { featureBits, negotiate, type OrderMode, type RingKind } from '../spec/f
 import { EventLog, EV_AVAIL, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_USED, EV_FAULT, EV_RESOLVE } from '../check/events.js';
 import { LiveChecker } from '../check/live.js';
 import type { Doorbell, NotifyMode } from '../memory/doorbell.js';
+import type { MemoryOps } from '../memory/ops.js';
 import { Rng, subSeed } from '../util/rng.js';
-import { SimWorld, type MemoryModel } from './memory.js';
+import { applyDrain, drainMenuSize, SimWorld, type MemoryModel, type SimMemory } from './memory.js';
 import { bugByName } from './bugs.js';
-import { isVqError } from '../errors.js';
+import { isVqError, VqError } from '../errors.js';
 
-export type Strategy = 'random' | 'pct';
+export type Strategy = 'random' | 'pct' | 'exhaustive';
 
 export interface SimConfig {
   ring: RingKind;
@@ -34,6 +46,7 @@ export interface SimConfig {
   eventIdx: boolean;
   notify: NotifyMode;
   faultRate: number;
+  /** Seeds the fault model, and for random/PCT the choices. */
   seed: number;
   /** PCT: number of priority change points + 1. */
   depth: number;
@@ -45,12 +58,22 @@ export const DEFAULT_SIM: SimConfig = {
   eventIdx: false, notify: 'poll', faultRate: 0.2, seed: 1, depth: 3, maxSteps: 4000,
 };
 
+export interface SimViolation { rule: string; message: string; side: string }
+
 export interface SimResult {
   found: boolean;
-  violation: { rule: string; message: string; side: string } | null;
+  violation: SimViolation | null;
   steps: number;
   ops: number;
   reclaimed: number;
+  /** The driver reclaimed every buffer (false: a violation, or the step budget ran out). */
+  finished: boolean;
+  /** Choices made (all of them, including forced-default ones past a replayed prefix). */
+  choices: number[];
+  /** What each choice decided (index into CHOICE_KINDS). */
+  kinds: number[];
+  /** Non-default choices: preemptions and delayed stores. */
+  preemptions: number;
   /** The last events of each side, oldest first, for the side-by-side report. */
   tail: { step: number; side: 'driver' | 'device'; text: string }[];
   replay: string;
@@ -65,12 +88,52 @@ class SimDoorbell implements Doorbell {
   wakeAll(): void {}
 }
 
-export const encodeReplay = (c: SimConfig): string => 'vqsim1.' + Buffer.from(JSON.stringify(c)).toString('base64url');
-export function decodeReplay(s: string): SimConfig {
-  const t = s.trim();
-  if (!t.startsWith('vqsim1.')) throw new Error('not a vqlab replay string (expected vqsim1.…)');
-  const c = JSON.parse(Buffer.from(t.slice(7), 'base64url').toString('utf8')) as SimConfig;
-  return { ...DEFAULT_SIM, ...c };
+// ---- replay strings: vqsim2:<config>:<choice count>:<skip~value>.<skip~value>… (base 36) ----
+
+const CONFIG_FIELDS = ['ring', 'order', 'model', 'strategy', 'bug', 'queueSize', 'buffers', 'eventIdx', 'notify', 'faultRate', 'seed', 'depth', 'maxSteps'] as const;
+
+export function encodeReplay(c: SimConfig, choices: readonly number[]): string {
+  const cfg = CONFIG_FIELDS.map((k) => (k === 'bug' ? c.bug ?? '-' : k === 'eventIdx' ? (c.eventIdx ? 1 : 0) : c[k])).join(',');
+  const toks: string[] = [];
+  let skip = 0;
+  let last = 0;
+  for (let i = 0; i < choices.length; i++) {
+    if (choices[i] === 0) { skip++; continue; }
+    toks.push(`${skip.toString(36)}~${choices[i].toString(36)}`);
+    skip = 0;
+    last = i + 1;
+  }
+  return `vqsim2:${cfg}:${last.toString(36)}:${toks.join('.')}`;
+}
+
+export function decodeReplay(s: string): { config: SimConfig; choices: number[] } {
+  const bad = (why: string): never => { throw new VqError('BAD_CONFIG', 'config', `not a vqlab replay string (${why}); expected vqsim2:<config>:<n>:<choices>`); };
+  const parts = s.trim().split(':');
+  if (parts.length !== 4 || parts[0] !== 'vqsim2') bad('wrong prefix or field count');
+  const f = parts[1].split(',');
+  if (f.length !== CONFIG_FIELDS.length) bad(`${f.length} config fields, want ${CONFIG_FIELDS.length}`);
+  const num = (x: string, k: string): number => { const n = Number(x); if (x === '' || !Number.isFinite(n)) bad(`${k} "${x}"`); return n; };
+  const oneOf = <T extends string>(x: string, k: string, cs: readonly T[]): T => (cs.includes(x as T) ? (x as T) : bad(`${k} "${x}"`));
+  const config: SimConfig = {
+    ring: oneOf(f[0], 'ring', ['split', 'packed'] as const), order: oneOf(f[1], 'order', ['none', 'in-order', 'partial'] as const),
+    model: oneOf(f[2], 'model', ['sc', 'tso', 'relaxed'] as const), strategy: oneOf(f[3], 'strategy', ['random', 'pct', 'exhaustive'] as const),
+    bug: f[4] === '-' ? null : f[4], queueSize: num(f[5], 'queue size'), buffers: num(f[6], 'buffers'), eventIdx: f[7] === '1',
+    notify: oneOf(f[8], 'notify', ['poll', 'wait'] as const), faultRate: num(f[9], 'fault rate'), seed: num(f[10], 'seed'),
+    depth: num(f[11], 'depth'), maxSteps: num(f[12], 'max steps'),
+  };
+  if (config.bug && !bugByName(config.bug)) bad(`unknown bug ${config.bug}`);
+  const n = parseInt(parts[2], 36);
+  if (!(n >= 0)) bad('choice count');
+  const choices = new Array<number>(n).fill(0);
+  let i = 0;
+  if (parts[3] !== '') for (const t of parts[3].split('.')) {
+    const m = /^([0-9a-z]+)~([0-9a-z]+)$/.exec(t);
+    if (!m) bad(`choice "${t}"`);
+    i += parseInt(m![1], 36);
+    if (i >= n) bad('choice beyond the count');
+    choices[i++] = parseInt(m![2], 36);
+  }
+  return { config, choices };
 }
 
 function describe(w0: number, w1: number): string {
@@ -88,9 +151,24 @@ function describe(w0: number, w1: number): string {
   }
 }
 
-export function simulate(sc: SimConfig): SimResult {
+/** Where the choices come from: a seeded strategy, or a fixed prefix (replay, exhaustive) then 0s. */
+export interface ChoiceSource {
+  prefix: readonly number[] | null;
+  /** Told the number of alternatives at each choice point (exhaustive search). */
+  onChoice?: (alternatives: number) => void;
+}
+
+/** What a choice point decides (for the schedule listing of `vqlab replay`). */
+export const CHOICE_KINDS = ['side', 'preempt', 'drain', 'drain-bit'] as const;
+
+const CH_SIDE = 0;
+const CH_PREEMPT = 1;
+const CH_DRAIN = 2;
+const CH_BIT = 3;
+
+export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null }): SimResult {
   const bug = sc.bug ? bugByName(sc.bug) : undefined;
-  if (sc.bug && !bug) throw new Error(`unknown bug ${sc.bug} (see vqlab bugs)`);
+  if (sc.bug && !bug) throw new VqError('BAD_CONFIG', 'config', `unknown bug ${sc.bug} (see vqlab bugs)`);
   const cfg: RunConfig = validateConfig({
     ...DEFAULT_CONFIG, ring: sc.ring, order: sc.order, queueSize: sc.queueSize, buffers: sc.buffers, eventIdx: sc.eventIdx,
     notify: sc.notify, faultRate: sc.faultRate, faultLatencyUs: 20, seed: sc.seed, eventLogRecords: 1 << 12, orderWindow: 1 << 10,
@@ -102,10 +180,10 @@ export function simulate(sc: SimConfig): SimResult {
   const shared = createShared(cfg, gl);
   const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared };
   const rng = new Rng(subSeed(sc.seed, 7));
-  const world = new SimWorld(shared.guest, sc.model, rng);
-  const simMems = [world.side(), world.side()];
-  let drvMem = simMems[0] as import('../memory/ops.js').MemoryOps;
-  let devMem = simMems[1] as import('../memory/ops.js').MemoryOps;
+  const world = new SimWorld(shared.guest, sc.model);
+  const simMems: SimMemory[] = [world.side(), world.side()];
+  let drvMem: MemoryOps = simMems[0];
+  let devMem: MemoryOps = simMems[1];
   if (bug?.side === 'driver') drvMem = bug.wrap(drvMem, gl);
   if (bug?.side === 'device') devMem = bug.wrap(devMem, gl);
   let now = 0;
@@ -129,29 +207,75 @@ export function simulate(sc: SimConfig): SimResult {
       }
     }
   };
-  // Scheduling: random picks a side uniformly; PCT gives the sides random priorities and lowers the
-  // running side's priority at depth-1 random change points (Burckhardt et al. 2010: finds a bug of
-  // depth d with probability ≥ 1/(n·k^(d-1)) for n threads and k steps).
+
+  const note = (side: number, text: string): void => { tail.push({ step: steps, side: names[side], text }); if (tail.length > 60) tail.shift(); };
+
+  // ---- choices ----
+  const choices: number[] = [];
+  const kinds: number[] = [];
+  const wide = sc.strategy !== 'exhaustive';
+  // PCT (Burckhardt et al. 2010): random side priorities, lowered at depth-1 random change points;
+  // finds a bug of depth d with probability ≥ 1/(n·k^(d-1)) for n threads and k steps.
   const prio = [rng.u32(), rng.u32()];
   const changes = new Set<number>();
   for (let i = 1; i < sc.depth; i++) changes.add(rng.int(sc.maxSteps));
+  /** A choice among n (n ≥ 2); `live` is the seeded strategy's pick. */
+  const choose = (kind: number, n: number, live: () => number): number => {
+    const i = choices.length;
+    let v: number;
+    if (source.prefix) v = i < source.prefix.length ? source.prefix[i] : 0;
+    else v = live();
+    if (!(v >= 0 && v < n)) v = 0; // a replayed choice that no longer fits (shrinking changed the run)
+    choices.push(v);
+    kinds.push(kind);
+    source.onChoice?.(n);
+    return v;
+  };
+  const handover = (from: number): void => {
+    const m = simMems[from];
+    const n = drainMenuSize(sc.model, m.buf.length, wide);
+    if (n < 2) { if (m.buf.length) m.drainAll(); return; }
+    // Random: drain everything half the time (progress), otherwise any menu entry.
+    const c = choose(CH_DRAIN, n, () => ((rng.u32() & 1) === 0 ? 0 : 1 + rng.int(n - 1)));
+    const before = m.buf.length;
+    applyDrain(m, c, () => choose(CH_BIT, 2, () => rng.int(2)));
+    if (m.buf.length > 0) note(from, `(${m.buf.length} of ${before} stores not yet visible to the ${names[1 - from]})`);
+  };
+
   const sleeping: (null | { which: number; seen: number })[] = [null, null];
   const idle = [0, 0];
-  let violation: SimResult['violation'] = null;
+  let violation: SimViolation | null = null;
   let steps = 0;
+  let quiet = false;
   sides[0].start();
   sides[1].start();
   const fail = (rule: string, message: string, side: string): void => { violation ??= { rule, message, side }; };
+  const check = (): void => {
+    live.drain();
+    if (live.stop && !violation) { const v = live.checker.violations[0]; fail(v.rule, v.message, 'checker'); }
+  };
   // Preemption at publication points (one level deep): the other side runs a step in the middle of
   // this side's, exactly where a barrier sits — the interleavings ordering bugs need.
   let nested = false;
   world.preempt = (m) => {
-    if (nested || violation) return;
-    const other = m === simMems[0] ? 1 : 0;
-    if (sleeping[other] || (rng.u32() & 255) >= 64) return;
+    if (nested || quiet || violation) return;
+    const me = m === simMems[0] ? 0 : 1;
+    const other = 1 - me;
+    if (sleeping[other] || (other === 1 && sides[0].finished)) return;
+    if (choose(CH_PREEMPT, 2, () => ((rng.u32() & 255) < 64 ? 1 : 0)) === 0) return;
+    remember(steps);
+    note(me, `(preempted at a barrier: the ${names[other]} runs a step now)`);
     nested = true;
-    try { sides[other].step(); steps++; remember(steps); } finally { nested = false; }
+    try {
+      handover(me);
+      sides[other].step();
+      steps++;
+      remember(steps);
+      handover(other);
+    } finally { nested = false; }
   };
+  let last = 0;
+  let lastProgress = true;
   try {
     while (steps < sc.maxSteps && !violation) {
       if (sides[0].finished) break;
@@ -168,20 +292,32 @@ export function simulate(sc: SimConfig): SimResult {
       }
       const runnable = [0, 1].filter((s) => !sleeping[s]);
       if (runnable.length === 0) {
+        // Stores drain eventually; then nobody is left to ring a doorbell.
         world.drainAll();
-        if (sides[0].hasWork() || sides[1].hasWork() || !sides[0].finished) {
-          fail('LOST_WAKEUP', `both sides asleep with work pending (driver reclaimed ${sides[0].reclaimedCount} of ${sc.buffers}); no notification came`, 'both');
-        }
+        quiet = true;
+        const pending = sides[0].hasWork() || sides[1].hasWork() || !sides[0].finished;
+        quiet = false;
+        if (pending) fail('LOST_WAKEUP', `both sides asleep with work pending (driver reclaimed ${sides[0].reclaimedCount} of ${sc.buffers}); no notification came`, 'both');
         break;
       }
-      let s: number;
-      if (sc.strategy === 'pct') {
-        if (changes.has(steps)) { const top = prio[0] >= prio[1] ? 0 : 1; prio[top] = rng.int(2); }
-        s = runnable.length === 1 ? runnable[0] : prio[0] >= prio[1] ? 0 : 1;
-      } else s = runnable[rng.int(runnable.length)];
+      let s = runnable[0];
+      if (runnable.length === 2) {
+        const def = lastProgress ? last : 1 - last;
+        const c = choose(CH_SIDE, 2, () => {
+          if (sc.strategy === 'pct') {
+            if (changes.has(steps)) { const top = prio[0] >= prio[1] ? 0 : 1; prio[top] = rng.int(2); }
+            return (prio[0] >= prio[1] ? 0 : 1) === def ? 0 : 1;
+          }
+          return rng.int(2);
+        });
+        s = c === 0 ? def : 1 - def;
+      }
+      if (s !== last) handover(last);
       const n = sides[s].step();
       steps++;
-      now += rng.float() * 0.01;
+      now += 0.005; // virtual ms: a 20 µs fault resolves four steps later
+      last = s;
+      lastProgress = n > 0;
       if (n === 0) {
         if (++idle[s] >= 2 && sc.notify === 'wait') {
           const which = s === 0 ? 1 : 0; // the driver sleeps on the interrupt doorbell, the device on the kick doorbell
@@ -189,22 +325,28 @@ export function simulate(sc: SimConfig): SimResult {
           if (sides[s].prepareSleep()) sleeping[s] = { which, seen: z };
           idle[s] = 0;
         }
-        // PCT and random both need the other side to run when this one spins idle.
+        // PCT: a side that spins idle yields its priority.
         if (sc.strategy === 'pct' && runnable.length === 2) prio[s] = Math.min(prio[s], prio[1 - s]) - 1;
       } else idle[s] = 0;
       remember(steps);
-      live.drain();
-      if (live.stop) { const v = live.checker.violations[0]; fail(v.rule, v.message, 'checker'); }
-    }
-    if (!violation && !sides[0].finished && steps >= sc.maxSteps) {
-      // Out of budget without finishing: a livelock or a very slow schedule; not reported as a bug.
+      check();
     }
   } catch (e) {
     if (!isVqError(e)) throw e;
     fail(e.code, e.message, e.side);
   }
   remember(steps);
-  return { found: violation !== null, violation, steps, ops: world.ops, reclaimed: sides[0].reclaimedCount, tail, replay: encodeReplay(sc) };
+  if (!violation) { world.drainAll(); check(); }
+  return {
+    found: violation !== null, violation, steps, ops: world.ops, reclaimed: sides[0].reclaimedCount, finished: sides[0].finished, tail, choices, kinds,
+    preemptions: choices.reduce((a, c) => a + (c !== 0 ? 1 : 0), 0), replay: encodeReplay(sc, choices),
+  };
+}
+
+/** Replay a string (or a decoded case) exactly. */
+export function replay(s: string | { config: SimConfig; choices: number[] }): SimResult {
+  const c = typeof s === 'string' ? decodeReplay(s) : s;
+  return simulate(c.config, { prefix: c.choices });
 }
 
 /** Configuration a bug needs to show, on top of the user's. */
@@ -214,32 +356,125 @@ export function configFor(base: SimConfig): SimConfig {
   return { ...base, ring: b.needs.ring ?? base.ring, order: b.needs.order ?? base.order, notify: b.needs.notify ?? base.notify, eventIdx: b.needs.eventIdx ?? base.eventIdx };
 }
 
-export interface ExploreResult { found: boolean; bug: string | null; schedules: number; elapsed_ms: number; replay: string | null; violation: SimResult['violation']; result: SimResult | null }
-
-/** Try schedules (seed, seed+1, …) until a violation or the time budget runs out. */
-export function explore(base: SimConfig, budgetMs: number): ExploreResult {
-  const t0 = performance.now();
-  let n = 0;
-  for (let seed = base.seed; performance.now() - t0 < budgetMs; seed++) {
-    n++;
-    const r = simulate({ ...base, seed });
-    if (r.found) return { found: true, bug: base.bug, schedules: n, elapsed_ms: Math.round(performance.now() - t0), replay: r.replay, violation: r.violation, result: r };
-  }
-  return { found: false, bug: base.bug, schedules: n, elapsed_ms: Math.round(performance.now() - t0), replay: null, violation: null, result: null };
+export interface ExploreResult {
+  found: boolean;
+  bug: string | null;
+  schedules: number;
+  elapsed_ms: number;
+  replay: string | null;
+  violation: SimViolation | null;
+  /** Exhaustive: every schedule within the preemption bound was run. */
+  complete: boolean;
+  result: SimResult | null;
 }
 
-/** Shrink a failing case: fewer buffers and a smaller queue while the same seed still fails. */
-export function shrink(c: SimConfig): SimConfig {
-  let best = c;
-  for (let changed = true; changed;) {
+export interface ExploreOptions {
+  budgetMs: number;
+  /** Exhaustive: at most this many non-default choices per schedule. */
+  preemptionBound?: number;
+  /** Exhaustive: stop after this many schedules. */
+  maxSchedules?: number;
+}
+
+/**
+ * Random / PCT: schedules with seeds seed, seed+1, … until a violation or the budget runs out.
+ * Exhaustive: every choice sequence with at most `preemptionBound` non-default choices,
+ * depth-first (choices past a prefix are 0, so each run extends exactly one new prefix).
+ */
+export function explore(base: SimConfig, opts: ExploreOptions | number): ExploreResult {
+  const o: ExploreOptions = typeof opts === 'number' ? { budgetMs: opts } : opts;
+  const t0 = performance.now();
+  const done = (found: SimResult | null, n: number, complete: boolean): ExploreResult => ({
+    found: found !== null, bug: base.bug, schedules: n, elapsed_ms: Math.round(performance.now() - t0), replay: found?.replay ?? null,
+    violation: found?.violation ?? null, complete, result: found,
+  });
+  if (base.strategy !== 'exhaustive') {
+    let n = 0;
+    for (let seed = base.seed; performance.now() - t0 < o.budgetMs; seed++) {
+      n++;
+      const r = simulate({ ...base, seed });
+      if (r.found) return done(r, n, false);
+    }
+    return done(null, n, false);
+  }
+  const bound = o.preemptionBound ?? 2;
+  const max = o.maxSchedules ?? Infinity;
+  let prefix: number[] = [];
+  let n = 0;
+  // Alternatives per choice point are re-derived from the recorded run: menu sizes are not stored,
+  // so keep them next to each run's choices.
+  for (;;) {
+    if (n >= max || performance.now() - t0 >= o.budgetMs) return done(null, n, false);
+    const alts: number[] = [];
+    const r = simulateCounting(base, prefix, alts);
+    n++;
+    if (r.found) return done(r, n, false);
+    // Next prefix: the deepest point with an untried alternative that the bound allows.
+    let cost = 0;
+    const costBefore: number[] = [];
+    for (let i = 0; i < r.choices.length; i++) { costBefore.push(cost); if (r.choices[i] !== 0) cost++; }
+    let next = -1;
+    for (let i = r.choices.length - 1; i >= 0; i--) {
+      if (r.choices[i] + 1 < alts[i] && costBefore[i] + 1 <= bound) { next = i; break; }
+    }
+    if (next < 0) return done(null, n, true);
+    prefix = r.choices.slice(0, next);
+    prefix.push(r.choices[next] + 1);
+  }
+}
+
+/** simulate() that also records how many alternatives each choice point had. */
+function simulateCounting(c: SimConfig, prefix: number[], alts: number[]): SimResult {
+  return simulate(c, { prefix, onChoice: (n) => alts.push(n) });
+}
+
+/**
+ * Shrink a failing case while it still fails with the same rule: drop the tail of the schedule,
+ * zero non-default choices, then fewer buffers, a smaller queue, no faults. Returns the smallest.
+ */
+export function shrink(start: { config: SimConfig; choices: number[] }, budgetMs = 3000): { config: SimConfig; choices: number[]; result: SimResult; tries: number } {
+  const t0 = performance.now();
+  let best = start;
+  let bestR = replay(best);
+  if (!bestR.found) throw new VqError('BAD_CONFIG', 'config', 'shrink: the case does not fail');
+  const rule = bestR.violation!.rule;
+  let tries = 0;
+  const attempt = (cand: { config: SimConfig; choices: number[] }): boolean => {
+    if (performance.now() - t0 > budgetMs) return false;
+    tries++;
+    let r: SimResult;
+    try { r = replay(cand); } catch { return false; }
+    if (!r.found || r.violation?.rule !== rule) return false;
+    // Keep only the choices the run used (a shorter run needs fewer).
+    best = { config: cand.config, choices: trimZeros(r.choices) };
+    bestR = r;
+    return true;
+  };
+  for (let changed = true; changed && performance.now() - t0 < budgetMs;) {
     changed = false;
-    for (const cand of [{ ...best, buffers: Math.max(1, best.buffers >> 1) }, { ...best, buffers: best.buffers - 1 },
-      { ...best, queueSize: best.ring === 'split' ? Math.max(1, best.queueSize >> 1) : Math.max(1, best.queueSize - 1) }, { ...best, maxSteps: Math.max(10, best.maxSteps >> 1) }]) {
-      if (JSON.stringify(cand) === JSON.stringify(best) || cand.buffers < 1) continue;
-      let r: SimResult;
-      try { r = simulate(cand); } catch { continue; }
-      if (r.found && r.violation?.rule === simulate(best).violation?.rule) { best = cand; changed = true; break; }
+    // Non-default choices, last first: each one removed is one preemption or delayed store fewer.
+    for (let i = best.choices.length - 1; i >= 0; i--) {
+      if (best.choices[i] === 0) continue;
+      const ch = best.choices.slice();
+      ch[i] = 0;
+      if (attempt({ config: best.config, choices: ch })) changed = true;
+    }
+    const c = best.config;
+    const cands: SimConfig[] = [
+      { ...c, buffers: Math.max(1, c.buffers >> 1) }, { ...c, buffers: c.buffers - 1 },
+      { ...c, queueSize: c.ring === 'split' ? c.queueSize >> 1 : c.queueSize - 1 },
+      { ...c, faultRate: 0 }, { ...c, maxSteps: Math.max(10, bestR.steps + 1) },
+    ];
+    for (const cand of cands) {
+      if (cand.buffers < 1 || cand.queueSize < 1 || JSON.stringify(cand) === JSON.stringify(c)) continue;
+      if (attempt({ config: cand, choices: best.choices })) { changed = true; break; }
     }
   }
-  return best;
+  return { ...best, result: bestR, tries };
 }
+
+const trimZeros = (xs: number[]): number[] => {
+  let n = xs.length;
+  while (n > 0 && xs[n - 1] === 0) n--;
+  return xs.slice(0, n);
+};
