@@ -34,7 +34,7 @@ export function formatFuzz(r: FuzzReport): string {
   const rows: (string | number)[][] = [
     ['target', `${r.ring} ring, ${r.side} side (attacked by a hostile ${attacker}), seed ${r.seed}`],
     ['cases', `${r.cases} in ${(r.elapsed_ms / 1000).toFixed(2)} s: ${r.cases_per_s} cases/s, slowest ${r.slowest_case_ms} ms`],
-    ['outcome', `${r.passed} typed errors as expected, ${r.crashes} crashes, ${r.wrong_outcomes} wrong outcomes`],
+    ['outcome', `${r.passed - r.legal_ok} typed errors as expected, ${r.legal_ok} legal inputs completed correctly, ${r.crashes} crashes, ${r.wrong_outcomes} wrong outcomes`],
   ];
   let s = table(rows);
   const kinds = Object.entries(r.errors_by_kind).sort((a, b) => b[1] - a[1]);

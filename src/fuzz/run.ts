@@ -11,10 +11,13 @@ import { VqError } from '../errors.js';
 import type { FuzzSide, FuzzTarget } from './types.js';
 import { splitDeviceTarget } from './split-device.js';
 import { splitDriverTarget } from './split-driver.js';
+import { packedDeviceTarget } from './packed-device.js';
+import { packedDriverTarget } from './packed-driver.js';
 
 /** Targets by ring and attacked side. A ring joins the fuzzer by adding its two targets here. */
 export const FUZZ_TARGETS: Partial<Record<RingKind, Record<FuzzSide, FuzzTarget>>> = {
   split: { device: splitDeviceTarget, driver: splitDriverTarget },
+  packed: { device: packedDeviceTarget, driver: packedDriverTarget },
 };
 
 export interface FuzzOptions {
@@ -45,6 +48,8 @@ export interface FuzzReport {
   seed: number;
   cases: number;
   passed: number;
+  /** Passing cases whose input was legal (the attacked side completed it correctly, no error). */
+  legal_ok: number;
   crashes: number;
   wrong_outcomes: number;
   elapsed_ms: number;
@@ -71,7 +76,7 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
   }
   const maxFailures = o.maxFailures ?? 20;
   const report: FuzzReport = {
-    ring: o.ring, side: o.side, seed: o.seed, cases: 0, passed: 0, crashes: 0, wrong_outcomes: 0,
+    ring: o.ring, side: o.side, seed: o.seed, cases: 0, passed: 0, legal_ok: 0, crashes: 0, wrong_outcomes: 0,
     elapsed_ms: 0, cases_per_s: 0, slowest_case_ms: 0, errors_by_kind: {}, cases_by_class: {}, failures: [], ok: true,
   };
   const first = o.onlyCase ?? 0;
@@ -92,6 +97,7 @@ export function runFuzz(o: FuzzOptions): FuzzReport {
       } else {
         report.passed++;
         if (r.code) report.errors_by_kind[r.code] = (report.errors_by_kind[r.code] ?? 0) + 1;
+        else report.legal_ok++;
       }
     } catch (e) {
       report.crashes++;
