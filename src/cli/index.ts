@@ -7,6 +7,7 @@ import { benchCommand } from './bench.js';
 import { bugsCommand, exploreCommand, replayCommand } from './explore.js';
 import { fuzzCommand } from './fuzz.js';
 import { stressCommand } from './stress.js';
+import { litmusCommand } from './litmus.js';
 import { EXIT_USAGE, UsageError } from './common.js';
 import { isVqError } from '../errors.js';
 
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Options after a command are that command's (stress and stress merge both have --json).
     .enablePositionalOptions();
-  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand(), fuzzCommand(), stressCommand(), exploreCommand(), replayCommand(), bugsCommand()]) program.addCommand(c.exitOverride());
+  for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand(), fuzzCommand(), stressCommand(), exploreCommand(), replayCommand(), bugsCommand(), litmusCommand()]) program.addCommand(c.exitOverride());
   // Commander prints its own message; we only set the exit code.
   // One line per usage error: commander puts its "did you mean" suggestion on a second line.
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/\n\(Did you mean (.*?)\?\)/, ' (did you mean $1?)')) });

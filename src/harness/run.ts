@@ -76,6 +76,9 @@ export interface RunResult {
   duplicated: number;
   corrupted: number;
   lost_wakeups: number;
+  /** Used entries and reclaims the live checker verified as the run went (0 with --no-check). */
+  checked_used_entries: number;
+  checked_reclaims: number;
   seed: number;
   /** Why the run ended when it did not complete: the typed error and both sides' queue state. */
   failure: null | {
@@ -91,7 +94,7 @@ export interface RunResult {
 }
 
 /** dist/workers/<side>.js, whether this module runs from dist/ (built) or src/ (vitest on sources). */
-export function workerPath(side: Side | 'bench-peer'): string {
+export function workerPath(side: Side | 'bench-peer' | 'litmus'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     resolve(here, '../../workers', `${side}.js`),          // dist/src/harness → dist/workers
@@ -338,6 +341,8 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     duplicated: checker?.duplicated ?? 0,
     corrupted: D[D_CORRUPTED] + V[V_CORRUPTED],
     lost_wakeups: D[D_LOST_WAKEUPS] + V[V_LOST_WAKEUPS],
+    checked_used_entries: checker?.usedEntries ?? 0,
+    checked_reclaims: checker?.reclaimEntries ?? 0,
     seed: cfg.seed,
     failure,
     config: cfg,

@@ -70,6 +70,19 @@ export class SimMemory implements MemoryOps {
     this.buf = [];
   }
 
+  /** Drain buffered store j alone (the caller checks drainable(j)). */
+  drainAt(j: number): void {
+    const [p] = this.buf.splice(j, 1);
+    this.world.write(p);
+  }
+
+  /** May buffered store j become visible next? tso: only the oldest; relaxed: any with no older store to an overlapping address. */
+  drainable(j: number): boolean {
+    if (this.world.model === 'tso') return j === 0;
+    for (let k = 0; k < j; k++) if (overlap(this.buf[k], this.buf[j])) return false;
+    return true;
+  }
+
   /**
    * Drain exactly the entries whose `keep` bit is false, in program order, keeping the rest. An
    * entry stays too when an older store to an overlapping address stays (same-address order holds
