@@ -3,6 +3,7 @@ import type { OrderMode, RingKind } from '../spec/features.js';
 import type { NotifyMode } from '../memory/doorbell.js';
 import { checkPackedQueueSize, checkSplitQueueSize } from '../spec/layout.js';
 import { VqError } from '../errors.js';
+import { bugByName } from '../sim/bugs.js';
 
 export interface RunConfig {
   ring: RingKind;
@@ -50,6 +51,12 @@ export interface RunConfig {
   traceMaxEvents: number;
   /** Test-only fault injection in a worker (absent / null in every real run: no cost, no wrapper). */
   testHooks?: TestHooks | null;
+  /**
+   * A bug from the planted-bug catalogue (src/sim/bugs.ts, `vqlab bugs`) wrapped around the
+   * memory layer of the side it belongs to, in the real threads — to see which ordering bugs real
+   * hardware shows. Absent / null: no wrapper.
+   */
+  plantBug?: string | null;
 }
 
 /**
@@ -141,6 +148,7 @@ export function validateConfig(c: RunConfig): RunConfig {
   intIn('order window', c.orderWindow, 1, 1 << 24);
   if (c.traceOut && !c.check) bad('--trace-out records what the live checker reads: it cannot be used with --no-check');
   intIn('--trace-max-events', c.traceMaxEvents, 100, 1 << 24);
+  if (c.plantBug && !bugByName(c.plantBug)) bad(`unknown bug ${c.plantBug} (vqlab bugs lists them)`);
   if (c.testHooks) {
     const h = c.testHooks;
     if (!['driver', 'device'].includes(h.side) || !['throw', 'exit', 'hang', 'idle'].includes(h.fault) || !(h.afterBuffers >= 0)) {

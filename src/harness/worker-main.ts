@@ -1,7 +1,9 @@
 /** The body of a side's worker thread: build the side (vqlab's or a user module's), wait for GO, run, report. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { sideContext, type SideInit } from './sides.js';
+import { guestLayoutOf, sideContext, type SideInit } from './sides.js';
+import { AtomicsMemory } from '../memory/ops.js';
+import { bugByName } from '../sim/bugs.js';
 import { CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, SideState } from './control.js';
 import { isVqError, VqError } from '../errors.js';
 import { VirtioDriver } from '../driver/driver.js';
@@ -74,7 +76,11 @@ export async function sideWorkerMain(role: Role): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('vqlab worker entry point started outside a worker thread');
   const init = workerData as SideInit;
-  const ctx = sideContext(init, role);
+  const bug = init.cfg.plantBug ? bugByName(init.cfg.plantBug) : undefined;
+  // A planted bug (vqlab run --bug) wraps the real memory layer of its side; none: no wrapper.
+  const ctx = bug?.side === role
+    ? sideContext(init, role, bug.wrap(new AtomicsMemory(init.shared.guest, new SharedArrayBuffer(64)), guestLayoutOf(init.cfg)))
+    : sideContext(init, role);
   const control = ctx.control;
   const stateWord = role === 'driver' ? CTL_DRIVER_STATE : CTL_DEVICE_STATE;
   let s: Side | null = null;
