@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
 import { runThreaded, type RunResult } from '../harness/run.js';
 import { configFromArtifact } from '../stress/run.js';
+import { SoakMonitor, soakLine, type SoakSummary } from '../harness/soak.js';
 import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
 
 export function runCommand(): Command {
@@ -34,9 +35,21 @@ export function runCommand(): Command {
     .option('--no-verify-data', 'do not write or check data patterns')
     .option('--json', 'print one JSON object', false)
     .option('--from <artifact>', 'replay a failure artifact of vqlab stress (its config; flags given here override it)')
+    .option('--soak', `soak mode (on by itself from --buffers ${SOAK_AUTO_BUFFERS.toExponential()}): RSS/heap sampled as the run goes, a soak summary, no default time limit`, false)
+    .option('--progress-s <s>', 'print a progress line to stderr every s seconds (default in soak mode when stderr is not a terminal: 10; 0: off)', floatArg('--progress-s', 0, 86400))
     .addHelpText('after', `
+Soak: with --soak, or any run of ${SOAK_AUTO_BUFFERS.toExponential()} buffers or more, vqlab samples the process's RSS (both
+workers are threads of it) and the main thread's heap every second, prints a progress line every
+--progress-s (10 s by default when stderr is not a terminal; a bar with RSS otherwise), lifts the
+default --timeout-s to 7 days (the stall bound still ends a stuck run), and adds a "soak" row / JSON
+object: rss_before_mb, rss_start_mb (after a 2 s warm-up), rss_end_mb, rss_peak_mb, rss_growth_mb,
+heap_*_mb, window_rate_min/max (M buffers/s) and a bounded series of samples. The run itself keeps
+constant memory whatever --buffers is: wrapping counters and event logs, the live checker's fixed
+windows (checked_used_entries counts what it verified as it went), a fixed histogram.
+
 Exit status: 0 when the run completed with no violation, 1 on a violation or failure, 2 on bad usage.
-Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --json`)
+Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --json
+         vqlab run --buffers 1e9 --order partial --fault-rate 0.001 --json > soak.json`)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       let cfg: RunConfig = {
         ...DEFAULT_CONFIG,
@@ -64,25 +77,43 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         traceMaxEvents: o.traceMaxEvents as number,
       };
       if (o.from) cfg = fromArtifact(o.from as string, cfg, cmd);
+      const soak = (o.soak as boolean) || cfg.buffers >= SOAK_AUTO_BUFFERS;
+      if (soak && cmd.getOptionValueSource('timeoutS') !== 'cli') cfg.timeoutS = 7 * 24 * 3600;
+      const monitor = soak ? new SoakMonitor() : null;
+      const progressS = (o.progressS as number | undefined) ?? (soak && !process.stderr.isTTY ? 10 : 0);
+      let lastLine = 0;
+      let lastLineBuffers = 0;
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();
       process.once('SIGINT', onSigint);
-      const bar = !o.json && process.stderr.isTTY
-        ? new cliProgress.SingleBar({ format: 'run [{bar}] {percentage}% | {value}/{total} buffers | {faults} faults | {violations} violations', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+      const bar = !o.json && process.stderr.isTTY && progressS === 0
+        ? new cliProgress.SingleBar({ format: `run [{bar}] {percentage}% | {value}/{total} buffers | {faults} faults | {violations} violations${soak ? ' | rss {rss} MB' : ''}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;
-      bar?.start(cfg.buffers, 0, { faults: 0, violations: 0 });
+      bar?.start(cfg.buffers, 0, { faults: 0, violations: 0, rss: '-' });
       let result: RunResult;
       try {
         result = await runThreaded(cfg, {
           signal: ac.signal,
-          onProgress: (p) => bar?.update(p.reclaimed, { faults: p.faults, violations: p.violations }),
+          onProgress: (p) => {
+            const s = monitor?.sample(p.elapsedMs, p.reclaimed);
+            bar?.update(p.reclaimed, { faults: p.faults, violations: p.violations, rss: s?.rss_mb ?? '-' });
+            if (progressS > 0 && p.elapsedMs - lastLine >= progressS * 1000) {
+              const rate = (p.reclaimed - lastLineBuffers) / Math.max(1e-3, p.elapsedMs - lastLine) / 1e3;
+              lastLine = p.elapsedMs;
+              lastLineBuffers = p.reclaimed;
+              const m = process.memoryUsage();
+              const line = s ?? { t_s: Math.round(p.elapsedMs / 100) / 10, buffers: p.reclaimed, rss_mb: Math.round(m.rss / 104857.6) / 10, heap_mb: Math.round(m.heapUsed / 104857.6) / 10 };
+              process.stderr.write(soakLine({ ...line, buffers: p.reclaimed }, p.total, p.violations, rate) + '\n');
+            }
+          },
         });
       } finally {
         bar?.stop();
         process.removeListener('SIGINT', onSigint);
       }
-      if (o.json) printJson(result);
-      else process.stdout.write(formatRun(result) + '\n');
+      const out: RunResult & { soak?: SoakSummary } = monitor ? { ...result, soak: monitor.summary() } : result;
+      if (o.json) printJson(out);
+      else process.stdout.write(formatRun(out) + '\n');
       process.exitCode = result.ok ? EXIT_OK : EXIT_VIOLATION;
     });
 }
@@ -102,7 +133,10 @@ function fromArtifact(path: string, flags: RunConfig, cmd: Command): RunConfig {
 
 const notOffered = (r: RunResult): string[] => r.accepted_features.filter((n) => !r.offered_features.includes(n));
 
-export function formatRun(r: RunResult): string {
+/** Runs of this many buffers or more are soak runs without --soak. */
+export const SOAK_AUTO_BUFFERS = 1e8;
+
+export function formatRun(r: RunResult & { soak?: SoakSummary }): string {
   const rows: (string | number)[][] = [
     ['ring / order', `${r.ring} / ${r.order}   notify ${r.notify}   queue ${r.queue_size}`],
     ['features', `${r.features.join(' ')}${notOffered(r).length ? `  (asked for but not offered: ${notOffered(r).join(' ')})` : ''}`],
@@ -115,6 +149,12 @@ export function formatRun(r: RunResult): string {
     ['checker', r.check ? `on: lost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}, lost wake-ups ${r.lost_wakeups}` : 'off'],
     ['result', r.ok ? 'OK' : `FAILED (seed ${r.seed})`],
   ];
+  if (r.soak) {
+    const k = r.soak;
+    rows.splice(rows.length - 1, 0,
+      ['soak', `RSS start ${k.rss_start_mb} MB, end ${k.rss_end_mb} MB, peak ${k.rss_peak_mb} MB (growth ${k.rss_growth_mb >= 0 ? '+' : ''}${k.rss_growth_mb} MB; ${k.rss_before_mb} MB before the workers); heap ${k.heap_start_mb} → ${k.heap_end_mb} MB`],
+      ['', `rate per window ${k.window_rate_min}–${k.window_rate_max} M buffers/s; checker verified ${r.checked_used_entries} used entries and ${r.checked_reclaims} reclaims as it went`]);
+  }
   let s = table(rows);
   for (const v of r.violations.slice(0, 5)) {
     s += `\nviolation ${v.rule}${v.entry !== null ? ` at used entry ${v.entry}` : ''}${v.id !== null ? ` (id ${v.id})` : ''}: ${v.message} [seed ${v.seed}]`;
