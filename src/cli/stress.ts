@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec } from '../stress/campaign.js';
+import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type RunKind, type SimSpec } from '../stress/campaign.js';
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
 import { EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
@@ -33,7 +33,8 @@ const fmtList = (xs: unknown[]): string => xs.map((x) => (typeof x === 'boolean'
 export function stressCommand(): Command {
   const d = DEFAULT_CAMPAIGN;
   const cmd = new Command('stress')
-    .description('a campaign of two-thread runs over seeds × configurations on a piscina pool sized by driver/device pairs')
+    .description('a campaign of two-thread runs (and simulator runs) over seeds × configurations on a piscina pool sized by driver/device pairs')
+    .option('--kinds <list>', 'threaded,sim: two-thread runs, and/or budgets of simulator schedules (src/sim: modelled memory, random/PCT scheduling)', listArg('--kinds', choice('--kinds', ['threaded', 'sim'] as const)), d.kinds)
     .option('--rings <list>', 'split,packed', listArg('--rings', choice('--rings', ['split', 'packed'] as const)), d.rings)
     .option('--orders <list>', 'none,in-order,partial', listArg('--orders', choice('--orders', ['none', 'in-order', 'partial'] as const)), d.orders)
     .option('--event-idx <list>', 'off,on', listArg('--event-idx', onOff('--event-idx')), d.eventIdx)
@@ -48,22 +49,41 @@ export function stressCommand(): Command {
     .option('--fault-latency-us <us>', 'fault resolve time (µs)', floatArg('--fault-latency-us', 0, 1e7), d.faultLatencyUs)
     .option('--timeout-s <s>', 'per-run time limit', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
     .option('--stall-timeout-ms <ms>', 'per-run stall bound (0: derived)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
+    .option('--sim-models <list>', 'sim runs: sc,tso,relaxed memory models', listArg('--sim-models', choice('--sim-models', ['sc', 'tso', 'relaxed'] as const)), d.sim.models)
+    .option('--sim-strategies <list>', 'sim runs: random,pct scheduling', listArg('--sim-strategies', choice('--sim-strategies', ['random', 'pct'] as const)), d.sim.strategies)
+    .option('--sim-queue-sizes <list>', 'sim runs: queue sizes (1..256; split: powers of 2)', listArg('--sim-queue-sizes', num('--sim-queue-sizes', 1, 256, true)), d.sim.queueSizes)
+    .option('--sim-fault-rates <list>', 'sim runs: page-fault probabilities', listArg('--sim-fault-rates', num('--sim-fault-rates', 0, 1, false)), d.sim.faultRates)
+    .option('--sim-buffers <n>', 'sim runs: buffers per schedule', intArg('--sim-buffers', 1, 100_000), d.sim.buffers)
+    .option('--sim-budget-ms <ms>', 'sim runs: time each run explores schedules for', intArg('--sim-budget-ms', 1, 86_400_000), d.sim.budgetMs)
+    .option('--sim-bug <name>', 'sim runs: plant a bug from the catalogue (vqlab bugs); configurations it cannot show in are skipped')
     .option('--pairs <n>', `runs at once (each is two busy threads; default max(1, floor(cores/2)) = ${defaultPairs()})`, intArg('--pairs', 1, 256))
     .option('--shard <i/n>', 'run only shard i of n (deterministic, disjoint, covering: for CI matrices)')
     .option('--out <dir>', 'directory for failure artifacts (replay one with vqlab run --from <file>)', 'vqlab-stress-out')
     .option('--json', 'print one JSON report (combine shards with vqlab stress merge)', false)
     .addHelpText('after', `
+A sim run explores simulator schedules (seeds s, s+1, …) for --sim-budget-ms; a failing one writes an
+artifact whose "replay" string \`vqlab replay <string>\` (or \`vqlab replay <artifact>\`) reproduces bit
+for bit. Threaded failures replay with \`vqlab run --from <artifact>\`. A campaign of sim runs only
+uses one pool thread per core (each run is one thread); otherwise one per driver/device pair.
+
 Exit status: 0 when every run passed, 1 on any failure or interruption, 2 on bad usage.
-Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 --json > shard.json`)
+Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 --json > shard.json
+         vqlab stress --kinds threaded,sim --sim-models tso,relaxed --seeds 2`)
     .action(async (o: Record<string, unknown>) => {
+      const sim: SimSpec = {
+        models: o.simModels as SimSpec['models'], strategies: o.simStrategies as SimSpec['strategies'], queueSizes: o.simQueueSizes as number[],
+        faultRates: o.simFaultRates as number[], buffers: o.simBuffers as number, budgetMs: o.simBudgetMs as number, bug: (o.simBug as string | undefined) ?? null,
+      };
+      const kinds = o.kinds as RunKind[];
       const spec: CampaignSpec = {
+        kinds, sim,
         rings: o.rings as CampaignSpec['rings'], orders: o.orders as CampaignSpec['orders'], eventIdx: o.eventIdx as boolean[],
         indirect: o.indirect as boolean[], queueSizes: o.queueSizes as number[], segments: o.segments as number[],
         faultRates: o.faultRates as number[], notify: o.notify as CampaignSpec['notify'], seeds: o.seeds as number,
         seedBase: o.seed as number, buffers: o.buffers as number, faultLatencyUs: o.faultLatencyUs as number,
         timeoutS: o.timeoutS as number, stallTimeoutMs: o.stallTimeoutMs as number,
       };
-      if (spec.rings.length === 1 && spec.rings[0] === 'split' && spec.queueSizes.every((q) => !isPowerOfTwo(q))) {
+      if (kinds.includes('threaded') && spec.rings.length === 1 && spec.rings[0] === 'split' && spec.queueSizes.every((q) => !isPowerOfTwo(q))) {
         throw new UsageError(`--queue-sizes ${fmtList(spec.queueSizes)}: a split queue size must be a power of 2`);
       }
       const shard = o.shard !== undefined ? parseShard(o.shard as string) : null;
@@ -117,14 +137,25 @@ const median = (xs: number[]): number => { if (!xs.length) return 0; const s = [
 export function formatStress(r: StressReport): string {
   const groups = new Map<string, StressReport['results']>();
   for (const x of r.results) {
-    const g = x.key.split('/').slice(0, 2).join('/');
+    const parts = x.key.split('/');
+    const m = parts.findIndex((p) => p === 'sc' || p === 'tso' || p === 'relaxed');
+    // Threaded: ring/order. Sim: sim:ring/order model/strategy.
+    const g = parts.slice(0, 2).join('/') + (x.kind === 'sim' && m > 0 ? ` ${parts[m]}/${parts[m + 1]}` : '');
     groups.set(g, [...(groups.get(g) ?? []), x]);
   }
-  const rows = [...groups.entries()].map(([g, xs]) => [g, xs.length, xs.filter((x) => x.ok).length, xs.filter((x) => !x.ok && !x.aborted).length, xs.reduce((a, x) => a + x.buffers, 0), Math.round(median(xs.map((x) => x.buffers_per_s)))]);
-  let s = `campaign ${r.campaign_id}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : r.shards_merged?.length ? ` (${r.shards_merged.length} shards merged)` : ''}: ${r.results.length} of ${r.runs_total} runs, ${r.pool_pairs} pair(s) at once, ${(r.elapsed_ms / 1000).toFixed(1)} s (${r.runs_per_s} runs/s)\n`;
-  s += table(rows, ['ring/order', 'runs', 'ok', 'failed', 'buffers', 'median buf/s']);
+  const anySim = r.results.some((x) => x.kind === 'sim');
+  const rows = [...groups.entries()].map(([g, xs]) => {
+    const row: (string | number)[] = [g, xs.length, xs.filter((x) => x.ok).length, xs.filter((x) => !x.ok && !x.aborted).length, xs.reduce((a, x) => a + x.buffers, 0), Math.round(median(xs.map((x) => x.buffers_per_s)))];
+    if (anySim) row.push(xs.reduce((a, x) => a + (x.schedules ?? 0), 0));
+    return row;
+  });
+  let s = `campaign ${r.campaign_id}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : r.shards_merged?.length ? ` (${r.shards_merged.length} shards merged)` : ''}: ${r.results.length} of ${r.runs_total} runs, ${r.pool_pairs} ${r.results.length > 0 && r.results.every((x) => x.kind === 'sim') ? 'pool thread(s)' : 'pair(s)'} at once, ${(r.elapsed_ms / 1000).toFixed(1)} s (${r.runs_per_s} runs/s)\n`;
+  s += table(rows, ['ring/order', 'runs', 'ok', 'failed', 'buffers', 'median buf/s', ...(anySim ? ['sim schedules'] : [])]);
   s += `\nlost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}${r.skipped.length ? `; ${r.skipped.length} combinations skipped (not valid for the ring)` : ''}`;
-  for (const f of r.failures.slice(0, 10)) s += `\nFAILED ${f.key}: ${f.code}${f.artifact ? `  → vqlab run --from ${f.artifact}` : ''}`;
+  for (const f of r.failures.slice(0, 10)) {
+    const how = f.replay ? `  → vqlab replay ${f.replay}` : f.artifact ? `  → vqlab run --from ${f.artifact}` : '';
+    s += `\nFAILED ${f.key}: ${f.code}${how}${f.replay && f.artifact ? ` (artifact ${f.artifact})` : ''}`;
+  }
   if (r.interrupted) s += `\ninterrupted: ${r.aborted_runs} runs aborted, partial results above`;
   s += `\nresult: ${r.ok ? 'OK' : 'FAILED'}`;
   return s;

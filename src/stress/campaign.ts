@@ -8,9 +8,36 @@ import type { OrderMode, RingKind } from '../spec/features.js';
 import type { NotifyMode } from '../memory/doorbell.js';
 import { isVqError, VqError } from '../errors.js';
 import { subSeed } from '../util/rng.js';
+import { DEFAULT_SIM, configFor as configForSim, type SimConfig, type Strategy } from '../sim/sim.js';
+
+/** What a campaign run is: a two-thread run, or a budget of simulator schedules (src/sim). */
+export type RunKind = 'threaded' | 'sim';
+export type SimModel = SimConfig['model'];
+
+/** The simulator's own dimensions (rings, orders, EVENT_IDX, notify and seeds are the campaign's). */
+export interface SimSpec {
+  models: SimModel[];
+  strategies: Exclude<Strategy, 'exhaustive'>[];
+  queueSizes: number[];
+  faultRates: number[];
+  /** Buffers per schedule. */
+  buffers: number;
+  /** Time each sim run explores schedules for (seeds seed, seed+1, … until a violation). */
+  budgetMs: number;
+  /** A planted bug from the catalogue (vqlab bugs), e.g. to check that a campaign catches it. */
+  bug: string | null;
+}
+
+export const DEFAULT_SIM_SPEC: SimSpec = {
+  models: [DEFAULT_SIM.model], strategies: ['random', 'pct'], queueSizes: [DEFAULT_SIM.queueSize], faultRates: [DEFAULT_SIM.faultRate],
+  buffers: DEFAULT_SIM.buffers, budgetMs: 2000, bug: null,
+};
 
 /** The dimensions of a campaign; every combination runs with every seed. */
 export interface CampaignSpec {
+  /** Kinds of run; threaded runs come first in the campaign order, then simulator runs. */
+  kinds: RunKind[];
+  sim: SimSpec;
   rings: RingKind[];
   orders: OrderMode[];
   eventIdx: boolean[];
@@ -29,6 +56,8 @@ export interface CampaignSpec {
 }
 
 export const DEFAULT_CAMPAIGN: CampaignSpec = {
+  kinds: ['threaded'],
+  sim: DEFAULT_SIM_SPEC,
   rings: ['split', 'packed'],
   orders: ['none', 'in-order', 'partial'],
   eventIdx: [false, true],
@@ -45,13 +74,26 @@ export const DEFAULT_CAMPAIGN: CampaignSpec = {
   stallTimeoutMs: 0,
 };
 
-export interface CampaignRun {
+export interface ThreadedRun {
+  kind: 'threaded';
   /** Position in the whole campaign (stable across shards). */
   index: number;
   /** Short human key: ring/order/features/queue/fault/notify/seed. */
   key: string;
   cfg: RunConfig;
 }
+
+export interface SimRun {
+  kind: 'sim';
+  index: number;
+  /** sim:ring/order/features/model/strategy/queue/fault/notify/seed. */
+  key: string;
+  /** The simulator configuration (configFor already applied: a planted bug's needs). */
+  sim: SimConfig;
+  budgetMs: number;
+}
+
+export type CampaignRun = ThreadedRun | SimRun;
 
 export interface Shard { index: number; count: number }
 
@@ -68,7 +110,8 @@ export function expandCampaign(spec: CampaignSpec): { runs: CampaignRun[]; skipp
   const runs: CampaignRun[] = [];
   const skipped: { key: string; reason: string }[] = [];
   let index = 0;
-  for (const ring of spec.rings) for (const order of spec.orders) for (const eventIdx of spec.eventIdx)
+  const kinds = spec.kinds ?? ['threaded'];
+  if (kinds.includes('threaded')) for (const ring of spec.rings) for (const order of spec.orders) for (const eventIdx of spec.eventIdx)
   for (const indirect of spec.indirect) for (const queueSize of spec.queueSizes) for (const segments of spec.segments)
   for (const faultRate of spec.faultRates) for (const notify of spec.notify) for (let k = 0; k < spec.seeds; k++) {
     const seed = spec.seeds === 1 && k === 0 ? spec.seedBase : subSeed(spec.seedBase, k);
@@ -86,7 +129,24 @@ export function expandCampaign(spec: CampaignSpec): { runs: CampaignRun[]; skipp
       skipped.push({ key, reason: e.message });
       continue;
     }
-    runs.push({ index: index++, key, cfg });
+    runs.push({ kind: 'threaded', index: index++, key, cfg });
+  }
+  if (kinds.includes('sim')) {
+    const sp = spec.sim ?? DEFAULT_SIM_SPEC;
+    for (const ring of spec.rings) for (const order of spec.orders) for (const eventIdx of spec.eventIdx)
+    for (const model of sp.models) for (const strategy of sp.strategies) for (const queueSize of sp.queueSizes)
+    for (const faultRate of sp.faultRates) for (const notify of spec.notify) for (let k = 0; k < spec.seeds; k++) {
+      const seed = spec.seeds === 1 && k === 0 ? spec.seedBase : subSeed(spec.seedBase, k);
+      const key = `sim:${ring}/${order}${eventIdx ? '/event-idx' : ''}/${model}/${strategy}/q${queueSize}/p${faultRate}/${notify}${sp.bug ? `/bug-${sp.bug}` : ''}/seed${seed}`;
+      if (ring === 'split' && (queueSize & (queueSize - 1)) !== 0) { skipped.push({ key, reason: `split queue size must be a power of 2, got ${queueSize}` }); continue; }
+      if (!(queueSize >= 1 && queueSize <= 256)) { skipped.push({ key, reason: `simulator queue size must be in 1..256, got ${queueSize}` }); continue; }
+      const base: SimConfig = { ...DEFAULT_SIM, ring, order, eventIdx, model, strategy, queueSize, faultRate, notify, seed, buffers: sp.buffers, bug: sp.bug };
+      const sim = configForSim(base);
+      // A planted bug shows only in some configurations: run those, skip (and count) the others.
+      const off = (['ring', 'order', 'notify', 'eventIdx'] as const).filter((f) => sim[f] !== base[f]);
+      if (off.length) { skipped.push({ key, reason: `bug ${sp.bug} needs ${off.map((f) => `${f} ${String(sim[f])}`).join(', ')}` }); continue; }
+      runs.push({ kind: 'sim', index: index++, key, sim, budgetMs: sp.budgetMs });
+    }
   }
   return { runs, skipped };
 }

@@ -16,7 +16,10 @@ import type { CampaignTask, CampaignTaskResult } from './task.js';
 export interface StressOptions {
   spec: CampaignSpec;
   shard?: Shard | null;
-  /** Pool size in driver/device pairs (default max(1, floor(cores / 2))). */
+  /**
+   * Pool size in driver/device pairs (default max(1, floor(cores / 2))); a campaign of simulator
+   * runs only (one thread each) defaults to one per core.
+   */
   pairs?: number;
   /** Directory for failure artifacts. */
   outDir: string;
@@ -24,7 +27,14 @@ export interface StressOptions {
   onProgress?: (p: { done: number; total: number; failures: number; runsPerS: number }) => void;
 }
 
-export interface StressFailure { index: number; key: string; code: string | null; artifact: string | null }
+export interface StressFailure {
+  index: number;
+  key: string;
+  code: string | null;
+  artifact: string | null;
+  /** Simulator runs: `vqlab replay <this>` reproduces the failing schedule. */
+  replay?: string | null;
+}
 
 export interface StressReport {
   vqlab_stress: 1;
@@ -43,6 +53,8 @@ export interface StressReport {
   aborted_runs: number;
   skipped: { key: string; reason: string }[];
   buffers_total: number;
+  /** Simulator schedules explored (sim runs). */
+  schedules_total: number;
   lost: number;
   duplicated: number;
   corrupted: number;
@@ -82,10 +94,37 @@ function campaignWorker(): string {
   return p;
 }
 
-/** The self-contained record of a failed run: enough to reproduce it with `vqlab run --from`. */
-export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult, cfg: RunConfig, vers: Record<string, string | number>): string {
+/**
+ * The self-contained record of a failed run: enough to reproduce it with `vqlab run --from <file>`,
+ * or for a simulator run with `vqlab replay <file>` (its `replay` field is the vqsim2 string).
+ */
+export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult, cfg: RunConfig | null, vers: Record<string, string | number>): string {
   mkdirSync(outDir, { recursive: true });
   const path = join(outDir, `failure-${id}-${String(r.index).padStart(5, '0')}.json`);
+  if (r.kind === 'sim') {
+    const f = r.sim_failure;
+    writeFileSync(path, JSON.stringify({
+      vqlab_artifact: 1,
+      vqlab_sim_artifact: 1,
+      kind: 'sim-failure',
+      campaign_id: id,
+      index: r.index,
+      key: r.key,
+      versions: vers,
+      seed: f?.config.seed ?? null,
+      code: r.code,
+      violation: f?.violation ?? null,
+      failure: f ? null : { code: r.code, message: r.error ?? 'simulator run failed' },
+      replay: f?.replay ?? null,
+      replay_command: f ? `vqlab replay ${f.replay}` : null,
+      sim_config: f?.config ?? null,
+      schedules: r.schedules ?? null,
+      steps: f?.steps ?? null,
+      preemptions: f?.preemptions ?? null,
+      tail: f?.tail ?? [],
+    }, null, 2) + '\n');
+    return path;
+  }
   const res = r.result;
   const artifact = {
     vqlab_artifact: 1,
@@ -94,7 +133,7 @@ export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult,
     index: r.index,
     key: r.key,
     versions: vers,
-    seed: cfg.seed,
+    seed: cfg?.seed ?? null,
     config: cfg,
     code: r.code,
     violation: res?.violations[0] ?? null,
@@ -112,13 +151,16 @@ export function configFromArtifact(path: string): RunConfig {
   try { o = JSON.parse(readFileSync(path, 'utf8')) as { config?: unknown }; } catch (e) {
     throw new VqError('BAD_CONFIG', 'config', `--from ${path}: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (o && typeof o === 'object' && (o as { kind?: unknown }).kind === 'sim-failure') {
+    throw new VqError('BAD_CONFIG', 'config', `--from ${path}: a simulator artifact; reproduce it with: vqlab replay ${path}`);
+  }
   if (!o || typeof o !== 'object' || !o.config || typeof o.config !== 'object') {
     throw new VqError('BAD_CONFIG', 'config', `--from ${path}: no "config" object (expected a vqlab failure artifact)`);
   }
   return o.config as RunConfig;
 }
 
-export function summarize(report: Omit<StressReport, 'ok' | 'completed' | 'ok_runs' | 'failed_runs' | 'aborted_runs' | 'buffers_total' | 'lost' | 'duplicated' | 'corrupted' | 'runs_per_s'>): StressReport {
+export function summarize(report: Omit<StressReport, 'ok' | 'completed' | 'ok_runs' | 'failed_runs' | 'aborted_runs' | 'buffers_total' | 'schedules_total' | 'lost' | 'duplicated' | 'corrupted' | 'runs_per_s'>): StressReport {
   const rs = report.results;
   const r: StressReport = {
     ...report,
@@ -127,6 +169,7 @@ export function summarize(report: Omit<StressReport, 'ok' | 'completed' | 'ok_ru
     failed_runs: rs.filter((x) => !x.ok && !x.aborted).length,
     aborted_runs: rs.filter((x) => x.aborted).length,
     buffers_total: rs.reduce((a, x) => a + x.buffers, 0),
+    schedules_total: rs.reduce((a, x) => a + (x.schedules ?? 0), 0),
     lost: rs.reduce((a, x) => a + x.lost, 0),
     duplicated: rs.reduce((a, x) => a + x.duplicated, 0),
     corrupted: rs.reduce((a, x) => a + x.corrupted, 0),
@@ -141,7 +184,8 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   const id = campaignId(o.spec);
   const { runs: all, skipped } = expandCampaign(o.spec);
   const runs = o.shard ? shardRuns(all, o.shard) : all;
-  const pairs = o.pairs ?? defaultPairs();
+  const simOnly = runs.length > 0 && runs.every((r) => r.kind === 'sim');
+  const pairs = o.pairs ?? (simOnly ? availableParallelism() : defaultPairs());
   const vers = versions();
   const abort = new SharedArrayBuffer(4);
   const flag = new Int32Array(abort);
@@ -154,17 +198,20 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   let done = 0;
   try {
     await Promise.all(runs.map(async (run) => {
-      const task: CampaignTask = { index: run.index, key: run.key, cfg: run.cfg, abort };
+      const task: CampaignTask = run.kind === 'sim'
+        ? { index: run.index, key: run.key, kind: 'sim', sim: run.sim, budgetMs: run.budgetMs, abort }
+        : { index: run.index, key: run.key, kind: 'threaded', cfg: run.cfg, abort };
       const r = (await pool.run(task)) as CampaignTaskResult;
       done++;
       if (!r.ok && !r.aborted) {
         let artifact: string | null = null;
-        try { artifact = writeArtifact(o.outDir, id, r, run.cfg, vers); } catch (e) {
+        try { artifact = writeArtifact(o.outDir, id, r, run.kind === 'threaded' ? run.cfg : null, vers); } catch (e) {
           r.error = `${r.error ?? ''} (artifact not written: ${(e as Error).message})`;
         }
-        failures.push({ index: r.index, key: r.key, code: r.code, artifact });
+        failures.push({ index: r.index, key: r.key, code: r.code, artifact, ...(r.kind === 'sim' ? { replay: r.sim_failure?.replay ?? null } : {}) });
       }
       delete r.result;
+      delete r.sim_failure;
       results.push(r);
       o.onProgress?.({ done, total: runs.length, failures: failures.length, runsPerS: done / ((performance.now() - t0) / 1000) });
     }));
