@@ -5,7 +5,7 @@ import { CHOICE_KINDS, DEFAULT_SIM, configFor, decodeReplay, explore, replay, sh
 import { BUGS, bugByName } from '../sim/bugs.js';
 import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
 
-function sideBySide(r: SimResult, last = 24): string {
+function sideBySide(r: SimResult, last = 40): string {
   const rows = r.tail.slice(-last).map((e) => [String(e.step), e.side === 'driver' ? e.text : '', e.side === 'device' ? e.text : '']);
   return table(rows, ['step', 'driver', 'device']);
 }
@@ -44,7 +44,12 @@ export function exploreCommand(): Command {
       });
       if (base.ring === 'split' && (base.queueSize & (base.queueSize - 1)) !== 0) throw new UsageError('split --queue-size must be a power of 2');
       if (base.strategy === 'exhaustive' && base.buffers > 8) process.stderr.write(`note: exhaustive search grows fast with --buffers ${base.buffers}; 2–4 buffers and --queue-size 2 are typical\n`);
-      const r = explore(base, { budgetMs: (o.budgetS as number) * 1000, preemptionBound: o.preemptionBound as number, maxSchedules: o.maxSchedules as number | undefined });
+      const tty = !o.json && process.stderr.isTTY;
+      const r = explore(base, {
+        budgetMs: (o.budgetS as number) * 1000, preemptionBound: o.preemptionBound as number, maxSchedules: o.maxSchedules as number | undefined,
+        onProgress: tty ? (n, ms) => process.stderr.write(`\rexplore: ${n} schedules, ${(ms / 1000).toFixed(1)} s of ${o.budgetS} s`) : undefined,
+      });
+      if (tty) process.stderr.write('\r'.padEnd(60) + '\r');
       let minimal: ReturnType<typeof shrink> | null = null;
       if (r.found && r.replay && r.result) {
         const failing = decodeReplay(r.replay);

@@ -168,3 +168,22 @@ export function applyDrain(mem: SimMemory, c: number, bit: () => number): void {
   else for (let i = 0; i < m; i++) keep[i] = bit() === 1;
   mem.drainExcept(keep);
 }
+
+/** A guest offset by the name the spec gives the field there (for the simulator's trace). */
+export function fieldName(gl: import('../memory/guest.js').GuestLayout, off: number): string {
+  const r = gl.ring as unknown as Record<string, { offset: number; size: number }> & { ring: string; queueSize: number };
+  const inside = (k: string): number => { const f = r[k]; return f && off >= f.offset && off < f.offset + f.size ? off - f.offset : -1; };
+  let d: number;
+  if (r.ring === 'split') {
+    if ((d = inside('desc')) >= 0) return `desc[${d >> 4}].${['addr', 'addr', 'addr', 'addr', 'addr', 'addr', 'addr', 'addr', 'len', 'len', 'len', 'len', 'flags', 'flags', 'next', 'next'][d & 15]}`;
+    if ((d = inside('usedEvent')) >= 0) return 'used_event';
+    if ((d = inside('availEvent')) >= 0) return 'avail_event';
+    if ((d = inside('avail')) >= 0) return d < 2 ? 'avail.flags' : d < 4 ? 'avail.idx' : `avail.ring[${(d - 4) >> 1}]`;
+    if ((d = inside('used')) >= 0) return d < 2 ? 'used.flags' : d < 4 ? 'used.idx' : `used.ring[${(d - 4) >> 3}].${((d - 4) & 7) < 4 ? 'id' : 'len'}`;
+  } else {
+    if ((d = inside('desc')) >= 0) return `desc[${d >> 4}].${['addr', 'addr', 'addr', 'addr', 'addr', 'addr', 'addr', 'addr', 'len', 'len', 'len', 'len', 'id', 'id', 'flags', 'flags'][d & 15]}`;
+    if ((d = inside('driverEvent')) >= 0) return `driver_event.${d < 2 ? 'off_wrap' : 'flags'}`;
+    if ((d = inside('deviceEvent')) >= 0) return `device_event.${d < 2 ? 'off_wrap' : 'flags'}`;
+  }
+  return `0x${off.toString(16)}`;
+}

@@ -29,7 +29,7 @@ import { LiveChecker } from '../check/live.js';
 import type { Doorbell, NotifyMode } from '../memory/doorbell.js';
 import type { MemoryOps } from '../memory/ops.js';
 import { Rng, subSeed } from '../util/rng.js';
-import { applyDrain, drainMenuSize, SimWorld, type MemoryModel, type SimMemory } from './memory.js';
+import { applyDrain, drainMenuSize, fieldName, SimWorld, type MemoryModel, type SimMemory } from './memory.js';
 import { bugByName } from './bugs.js';
 import { isVqError, VqError } from '../errors.js';
 
@@ -239,7 +239,10 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
     const c = choose(CH_DRAIN, n, () => ((rng.u32() & 1) === 0 ? 0 : 1 + rng.int(n - 1)));
     const before = m.buf.length;
     applyDrain(m, c, () => choose(CH_BIT, 2, () => rng.int(2)));
-    if (m.buf.length > 0) note(from, `(${m.buf.length} of ${before} stores not yet visible to the ${names[1 - from]})`);
+    if (m.buf.length > 0) {
+      const held = [...new Set(m.buf.map((p) => `${fieldName(gl, p.off)} = ${p.val}`))];
+      note(from, `(not yet visible to the ${names[1 - from]}: ${held.slice(0, 3).join(', ')}${held.length > 3 ? ` +${held.length - 3}` : ''}; ${before - m.buf.length} of ${before} buffered stores drained)`);
+    }
   };
 
   const sleeping: (null | { which: number; seen: number })[] = [null, null];
@@ -288,7 +291,11 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
       }
       for (let s = 0; s < 2; s++) {
         const z = sleeping[s];
-        if (z && (bell.read(z.which) !== z.seen || timer(s) <= now)) { sleeping[s] = null; sides[s].afterWake(); }
+        if (z && (bell.read(z.which) !== z.seen || timer(s) <= now)) {
+          note(s, bell.read(z.which) !== z.seen ? `(woken by ${s === 0 ? 'an interrupt' : 'a kick'})` : '(woken: a parked fault resolved)');
+          sleeping[s] = null;
+          sides[s].afterWake();
+        }
       }
       const runnable = [0, 1].filter((s) => !sleeping[s]);
       if (runnable.length === 0) {
@@ -322,7 +329,10 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
         if (++idle[s] >= 2 && sc.notify === 'wait') {
           const which = s === 0 ? 1 : 0; // the driver sleeps on the interrupt doorbell, the device on the kick doorbell
           const z = bell.read(which);
-          if (sides[s].prepareSleep()) sleeping[s] = { which, seen: z };
+          if (sides[s].prepareSleep()) {
+            sleeping[s] = { which, seen: z };
+            note(s, `(sleeps until ${s === 0 ? 'an interrupt' : 'a kick'})`);
+          }
           idle[s] = 0;
         }
         // PCT: a side that spins idle yields its priority.
@@ -374,6 +384,8 @@ export interface ExploreOptions {
   preemptionBound?: number;
   /** Exhaustive: stop after this many schedules. */
   maxSchedules?: number;
+  /** Called about twice a second with the schedules run so far (a progress line). */
+  onProgress?: (schedules: number, elapsedMs: number) => void;
 }
 
 /**
@@ -384,6 +396,12 @@ export interface ExploreOptions {
 export function explore(base: SimConfig, opts: ExploreOptions | number): ExploreResult {
   const o: ExploreOptions = typeof opts === 'number' ? { budgetMs: opts } : opts;
   const t0 = performance.now();
+  let lastTick = t0;
+  const tick = (n: number): void => {
+    if (!o.onProgress) return;
+    const t = performance.now();
+    if (t - lastTick >= 500) { lastTick = t; o.onProgress(n, t - t0); }
+  };
   const done = (found: SimResult | null, n: number, complete: boolean): ExploreResult => ({
     found: found !== null, bug: base.bug, schedules: n, elapsed_ms: Math.round(performance.now() - t0), replay: found?.replay ?? null,
     violation: found?.violation ?? null, complete, result: found,
@@ -392,6 +410,7 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
     let n = 0;
     for (let seed = base.seed; performance.now() - t0 < o.budgetMs; seed++) {
       n++;
+      tick(n);
       const r = simulate({ ...base, seed });
       if (r.found) return done(r, n, false);
     }
@@ -408,6 +427,7 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
     const alts: number[] = [];
     const r = simulateCounting(base, prefix, alts);
     n++;
+    tick(n);
     if (r.found) return done(r, n, false);
     // Next prefix: the deepest point with an untried alternative that the bound allows.
     let cost = 0;
