@@ -266,8 +266,12 @@ export function splitDriverCase(rng: Rng, cls: string): FuzzCaseResult {
     guard.writable = [];
     try {
       for (const s of steps) {
+        const from = usedIdx;
         for (const [e, adv] of s.entries) put(e, adv, false);
-        total += s.entries.length;
+        // The bound is the used-ring slots the device published, not the entries it wrote: an entry
+        // that advances used.idx by 2 without a batch exposes a stale slot, which the driver may
+        // rightly read as an entry (found by `vqlab fuzz --side driver --cases 100000`, case 10264).
+        total += Math.max(s.entries.length, ((s.idx ?? usedIdx) - from) & 0xffff);
         mem.st16Release(L.used.offset + USED_IDX, s.idx ?? usedIdx);
         if (s.idx !== undefined) usedIdx = s.idx;
         const p = reclaim(total + 1);
