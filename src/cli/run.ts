@@ -33,6 +33,7 @@ export function runCommand(): Command {
     .option('--trace-max-events <n>', 'keep at most this many trace events (a window over the end of the run)', intArg('--trace-max-events', 100, 1 << 24), d.traceMaxEvents)
     .option('--no-check', 'turn the live conformance checker off (no event recording)')
     .option('--no-verify-data', 'do not write or check data patterns')
+    .option('--bug <name>', 'plant a bug from the catalogue (vqlab bugs) into the real threads\' memory layer')
     .option('--json', 'print one JSON object', false)
     .option('--from <artifact>', 'replay a failure artifact of vqlab stress (its config; flags given here override it)')
     .option('--soak', `soak mode (on by itself from --buffers ${SOAK_AUTO_BUFFERS.toExponential()}): RSS/heap sampled as the run goes, a soak summary, no default time limit`, false)
@@ -75,6 +76,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         driverModule: o.driver as string,
         traceOut: o.traceOut as string,
         traceMaxEvents: o.traceMaxEvents as number,
+        plantBug: (o.bug as string | undefined) ?? null,
       };
       if (o.from) cfg = fromArtifact(o.from as string, cfg, cmd);
       const soak = (o.soak as boolean) || cfg.buffers >= SOAK_AUTO_BUFFERS;
