@@ -147,17 +147,21 @@ export class UsedTracker {
     if (batchMode) {
       // Batch from the flush point (head) through id. Under IN_ORDER nothing ahead is ever done;
       // under PARTIAL_ORDER lastFlush guarantees completedAhead === 0.
-      const n = ((s - this.head) >>> 0) + 1;
+      // doneAt is 0 over the whole batch already (nothing ahead of head is done), so only the
+      // per-id state changes. The loop runs over the ring positions without a wrap test per buffer.
+      const head = this.head;
+      const n = ((s - head) >>> 0) + 1;
+      const idAt = this.idAt, weightOf = this.weightOf, seqOf = this.seqOf, skipped = this.skipped;
+      const mask = this.mask;
       let w = 0;
-      for (let k = 0; k < n; k++) {
-        const q = (this.head + k) >>> 0;
-        const bid = this.idAt[q & this.mask];
-        w += this.weightOf[bid];
-        this.seqOf[bid] = NONE;
-        this.skipped[bid] = bid === id ? 0 : 1;
-        this.doneAt[q & this.mask] = 0;
+      for (let k = 0, q = head & mask; k < n; k++, q = (q + 1) & mask) {
+        const bid = idAt[q];
+        w += weightOf[bid];
+        seqOf[bid] = NONE;
+        skipped[bid] = 1;
       }
-      this.firstSeq = this.head;
+      skipped[id] = 0;
+      this.firstSeq = head;
       this.head = (s + 1) >>> 0;
       this.count = n;
       this.weight = w;

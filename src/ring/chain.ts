@@ -29,6 +29,30 @@ export class Chain {
     this.writeCapacity = 0;
   }
 
+  /**
+   * The whole chain is this one data descriptor: reset + add in one step (the rules that apply to a
+   * first descriptor: the DMA window).
+   */
+  one(addr: number, len: number, writable: boolean): void {
+    if (this.maxSegments < 1) throw new VqError('DESC_CHAIN_TOO_LONG', 'device', `chain longer than ${this.maxSegments} descriptors`, { id: this.id });
+    if (!inDmaWindow(addr, len, this.dmaStart, this.memSize)) {
+      throw new VqError('DESC_ADDR_OUT_OF_RANGE', 'device',
+        `descriptor [${addr}, ${addr}+${len}) outside guest memory's DMA window [${this.dmaStart}, ${this.memSize})`, { addr, len });
+    }
+    this.n = 1;
+    this.addr[0] = addr;
+    this.len[0] = len;
+    if (writable) {
+      this.write[0] = 1;
+      this.nWrite = 1;
+      this.writeCapacity = len;
+    } else {
+      this.write[0] = 0;
+      this.nWrite = 0;
+      this.writeCapacity = 0;
+    }
+  }
+
   /** Append one data descriptor, enforcing ordering, range and length rules. */
   add(addr: number, len: number, writable: boolean): void {
     if (this.n >= this.maxSegments) {

@@ -73,9 +73,17 @@ export class SplitDeviceRing implements DeviceRing {
     const head = mem.ld16(this.availBase + AVAIL_RING + (this.lastAvail & this.mask) * 2);
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     if (head >= n) throw new VqError('AVAIL_BAD_HEAD', 'device', `avail.ring names head ${head}, queue size is ${n}`, { head });
-    chain.reset();
     chain.id = head;
     chain.weight = 1;
+    // The common buffer: one descriptor, no NEXT, no INDIRECT. Same rules as the walk below (for
+    // one descriptor only the DMA window applies), without its loop bookkeeping.
+    const d0 = this.descBase + head * SPLIT_DESC_SIZE;
+    const flags0 = mem.ld16(d0 + SPLIT_DESC_FLAGS);
+    if ((flags0 & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) === 0) {
+      chain.one(mem.ld64(d0 + SPLIT_DESC_ADDR), mem.ld32(d0 + SPLIT_DESC_LEN), (flags0 & VIRTQ_DESC_F_WRITE) !== 0);
+      return;
+    }
+    chain.reset();
     let i = head;
     for (let count = 0; ; count++) {
       if (count >= n) throw new VqError('DESC_CHAIN_TOO_LONG', 'device', `chain from head ${head} longer than queue size ${n}`, { head });
@@ -87,7 +95,6 @@ export class SplitDeviceRing implements DeviceRing {
       const addr = mem.ld64(d + SPLIT_DESC_ADDR);
       const len = mem.ld32(d + SPLIT_DESC_LEN);
       const flags = mem.ld16(d + SPLIT_DESC_FLAGS);
-      const next = mem.ld16(d + SPLIT_DESC_NEXT);
       if (flags & VIRTQ_DESC_F_INDIRECT) {
         if (flags & VIRTQ_DESC_F_NEXT) throw new VqError('DESC_INDIRECT_AND_NEXT', 'device', `descriptor ${i} sets both INDIRECT and NEXT`, { head, desc: i });
         this.readIndirect(chain, addr, len);
@@ -95,6 +102,7 @@ export class SplitDeviceRing implements DeviceRing {
       }
       chain.add(addr, len, (flags & VIRTQ_DESC_F_WRITE) !== 0);
       if (!(flags & VIRTQ_DESC_F_NEXT)) return;
+      const next = mem.ld16(d + SPLIT_DESC_NEXT);
       if (next >= n) throw new VqError('DESC_NEXT_OUT_OF_RANGE', 'device', `descriptor ${i} next=${next}, queue size is ${n}`, { head, desc: i, next });
       i = next;
     }
