@@ -127,7 +127,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const subtitleOf = (r: BenchReport): string =>
-  `${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.plan.repeat} runs per cell of ${r.plan.buffers} buffers`;
+  `${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.plan.repeat} runs per cell of ${r.plan.buffers} buffers; ` +
+  (r.throughput_basis === 'second-half' ? 'throughput over each run\'s second half' : 'throughput over whole runs');
 
 /** The three figures of a report as SVG strings. */
 export async function benchCharts(r: BenchReport): Promise<Record<ChartKind, string>> {

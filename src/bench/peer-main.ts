@@ -21,6 +21,9 @@ export interface PeerInit {
 
 const GO = 0, TAIL = 16, HEAD = 32, PING = 48, PONG = 64;
 
+/** The receiving side's clock when half the messages had arrived: the second half is the steady state. */
+let halfAt = -1;
+
 function spin(i32: Int32Array, idx: number, pred: (v: number) => boolean): number {
   let v = Atomics.load(i32, idx);
   let n = 0;
@@ -71,7 +74,10 @@ function spscConsumer(p: PeerInit): number {
     const o = (i & mask) * words;
     if (d[o] !== i) bad++;
     // The consumer's head only tells the producer about free space: release it every 64.
-    if (((i + 1) & 63) === 0 || i + 1 === total) Atomics.store(c, HEAD, i + 1);
+    if (((i + 1) & 63) === 0 || i + 1 === total) {
+      Atomics.store(c, HEAD, i + 1);
+      if (halfAt < 0 && (i + 1) * 2 >= total) halfAt = performance.now();
+    }
   }
   return bad;
 }
@@ -79,7 +85,7 @@ function spscConsumer(p: PeerInit): number {
 function pingpong(p: PeerInit): number {
   const c = new Int32Array(p.ctl);
   for (let i = 1; i <= p.messages; i++) {
-    if (p.role === 'producer') { Atomics.store(c, PING, i); spin(c, PONG, (v) => v === i); }
+    if (p.role === 'producer') { Atomics.store(c, PING, i); spin(c, PONG, (v) => v === i); if (halfAt < 0 && i * 2 >= p.messages) halfAt = performance.now(); }
     else { spin(c, PING, (v) => v === i); Atomics.store(c, PONG, i); }
   }
   return 0;
@@ -101,6 +107,7 @@ function ringbuf(p: PeerInit): number {
     } else {
       while (rb.pop(msg) === 0) if (++n > 1 << 16) { Atomics.wait(c, GO, 1, 1); n = 0; }
       if (dv.getUint32(0, true) !== i) bad++;
+      if (halfAt < 0 && (i + 1) * 2 >= p.messages) halfAt = performance.now();
     }
   }
   return bad;
@@ -119,5 +126,8 @@ export function peerWorkerMain(): void {
     const batch = p.kind === 'spsc' ? 1 : 32;
     if (p.role === 'producer') spscProducer(p, batch); else bad = spscConsumer(p);
   }
-  parentPort!.postMessage({ type: 'done', elapsedMs: performance.now() - t0, bad });
+  const t1 = performance.now();
+  // The receiver (the producer for ping-pong: it sees each round trip end) times the second half.
+  const receiver = p.kind === 'pingpong' ? p.role === 'producer' : p.role === 'consumer';
+  parentPort!.postMessage({ type: 'done', elapsedMs: t1 - t0, bad, steadyMs: receiver && halfAt >= 0 ? t1 - halfAt : -1 });
 }

@@ -4,7 +4,11 @@ import { createRequire } from 'node:module';
 import { workerPath } from '../harness/run.js';
 import type { PeerInit, PeerKind } from './peer-main.js';
 
-export interface PeerResult { kind: PeerKind; messages: number; elapsed_ms: number; per_s: number; bad: number }
+export interface PeerResult {
+  kind: PeerKind; messages: number; elapsed_ms: number; per_s: number; bad: number;
+  /** Messages per second over the second half (start-up and warm-up excluded), as vqlab's cells are measured. */
+  steady_per_s: number;
+}
 
 export async function runPeer(kind: PeerKind, messages: number, msgBytes = 16, timeoutMs = 60_000): Promise<PeerResult> {
   const slots = 1024;
@@ -18,12 +22,12 @@ export async function runPeer(kind: PeerKind, messages: number, msgBytes = 16, t
     data = new SharedArrayBuffer(slots * msgBytes);
   }
   const path = workerPath('bench-peer');
-  const results: { elapsedMs: number; bad: number }[] = [];
+  const results: { elapsedMs: number; bad: number; steadyMs: number }[] = [];
   let ready = 0;
   const workers = (['producer', 'consumer'] as const).map((role) => {
     const init: PeerInit = { kind, role, messages, msgBytes, ctl, data, slots };
     const w = new Worker(path, { workerData: init });
-    w.on('message', (m: { type: string; elapsedMs: number; bad: number }) => { if (m.type === 'ready') ready++; else results.push(m); });
+    w.on('message', (m: { type: string; elapsedMs: number; bad: number; steadyMs: number }) => { if (m.type === 'ready') ready++; else results.push(m); });
     return w;
   });
   const c = new Int32Array(ctl);
@@ -37,5 +41,8 @@ export async function runPeer(kind: PeerKind, messages: number, msgBytes = 16, t
     await Promise.all(workers.map((w) => w.terminate()));
   }
   const elapsed = Math.max(...results.map((r) => r.elapsedMs));
-  return { kind, messages, elapsed_ms: Math.round(elapsed * 1000) / 1000, per_s: Math.round((messages * 1000) / elapsed), bad: results.reduce((a, r) => a + r.bad, 0) };
+  const steadyMs = Math.max(...results.map((r) => r.steadyMs));
+  const per_s = Math.round((messages * 1000) / elapsed);
+  const steady_per_s = steadyMs > 0 ? Math.round(((messages - Math.ceil(messages / 2)) * 1000) / steadyMs) : per_s;
+  return { kind, messages, elapsed_ms: Math.round(elapsed * 1000) / 1000, per_s, steady_per_s, bad: results.reduce((a, r) => a + r.bad, 0) };
 }

@@ -74,7 +74,8 @@ const M = (x: number): string => (x / 1e6).toFixed(2);
 
 export function formatBench(r: BenchReport): string {
   const p = r.peers;
-  let s = `machine: ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.plan.repeat} runs per cell, medians [min–max]\n\n`;
+  const basis = r.throughput_basis === 'second-half' ? 'throughput over each run\'s second half (start-up and JIT warm-up excluded; whole runs in the JSON)' : 'throughput over whole runs';
+  let s = `machine: ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.plan.repeat} runs per cell of ${r.plan.buffers} buffers, medians [min–max]; ${basis}\n\n`;
   s += table([
     ['index-only SPSC, publish every message', `${M(p.spsc.per_s.median)} M msg/s [${M(p.spsc.per_s.min)}–${M(p.spsc.per_s.max)}]`],
     ['index-only SPSC, publish every 32 (ceiling)', `${M(p['spsc-batch32'].per_s.median)} M msg/s [${M(p['spsc-batch32'].per_s.min)}–${M(p['spsc-batch32'].per_s.max)}]`],

@@ -34,6 +34,12 @@ export class VirtioDriver implements Side {
   private readonly added: Uint16Array;
   private made = 0;
   private reclaimed = 0;
+  // Steady-state throughput: the clock when the first half of the buffers had been reclaimed (and
+  // how many that was), and when the last one was. The first half carries start-up and JIT warm-up.
+  // Times live in a Float64Array: a class field going from -1 (Smi) to a clock value (double)
+  // would change the object's map mid-run and deoptimize the hot path.
+  private readonly marks = new Float64Array([-1, -1]); // [half reclaimed at, all reclaimed at]
+  private halfN = 0;
 
   constructor(
     readonly ring: DriverRing,
@@ -143,6 +149,9 @@ export class VirtioDriver implements Side {
       this.reclaimed += k;
       got += k;
       this.report.reclaim(usedId, k, this.reclaimed);
+      const marks = this.marks;
+      if (marks[0] < 0 && this.reclaimed * 2 >= this.cfg.buffers) { marks[0] = t; this.halfN = this.reclaimed; }
+      if (marks[1] < 0 && this.reclaimed >= this.cfg.buffers) marks[1] = t;
     }
     return got;
   }
@@ -203,6 +212,16 @@ export class VirtioDriver implements Side {
       left -= n;
       word += wordsOf(bytes);
     }
+  }
+
+  /**
+   * The second half of the run (from the reclaim that passed half the buffers to the last one):
+   * buffers and milliseconds, or null before the run is complete. Start-up and warm-up stay out.
+   */
+  steady(): { buffers: number; ms: number } | null {
+    const [half, end] = this.marks;
+    if (half < 0 || end < 0) return null;
+    return { buffers: this.reclaimed - this.halfN, ms: end - half };
   }
 
   get madeCount(): number { return this.made; }

@@ -69,6 +69,8 @@ export interface RunResult {
   used_publishes: number;
   elapsed_ms: number;
   buffers_per_s: number;
+  /** Throughput over the run's second half (start-up and JIT warm-up excluded); buffers_per_s when unknown. */
+  steady_buffers_per_s: number;
   latency_us: { p50: number; p99: number; max: number };
   check: boolean;
   violations: (Violation & { seed: number })[];
@@ -330,6 +332,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     used_publishes: V[V_USED_PUBLISHES],
     elapsed_ms: round(elapsed, 3),
     buffers_per_s: elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0,
+    steady_buffers_per_s: dm?.steady && dm.steady.ms > 0 ? Math.round((dm.steady.buffers * 1000) / dm.steady.ms) : (elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0),
     latency_us: {
       p50: round(Histogram.quantile(hist, histTotal, 0.5) / 1000, 3),
       p99: round(Histogram.quantile(hist, histTotal, 0.99) / 1000, 3),

@@ -42,6 +42,8 @@ export interface SideDone {
   state: Record<string, number | boolean>;
   /** vqlab's driver only: latency histogram, sparse [bucket, count] pairs. */
   latency?: { buckets: [number, number][]; total: number; max: number };
+  /** vqlab's driver only: the run's second half (warm-up excluded), buffers and ms. */
+  steady?: { buffers: number; ms: number } | null;
 }
 
 export interface SideFailed {
@@ -99,6 +101,7 @@ export async function sideWorkerMain(role: Role): Promise<void> {
       const buckets: [number, number][] = [];
       h.counts.forEach((c, i) => { if (c > 0) buckets.push([i, c]); });
       msg.latency = { buckets, total: h.total, max: h.max };
+      msg.steady = s.steady();
     }
     port.postMessage(msg);
   } catch (e) {
