@@ -96,6 +96,11 @@ export class Checker {
     this.buffersAvailable++;
   }
 
+  /** Buffers `id`, `id`+1, …, `id`+`n`-1 were made available, in that order (one avail event each). */
+  availRun(id: number, n: number, capacity = UNKNOWN_CAPACITY): void {
+    for (let k = 0; k < n; k++) this.avail(id + k, capacity);
+  }
+
   private ingestOne(): void {
     this.ingested++;
     const i = this.pendHead;

@@ -8,7 +8,8 @@
  * Indexes are wrapping int32 record counters (differences taken with `| 0`), so a log never
  * overflows however long the run (soak runs of 1e9 buffers and more).
  */
-export const EV_AVAIL = 1;    // driver made buffer `id` available; w1 = writable capacity
+export const EV_AVAIL = 1;    // driver made buffer `id` available; w1 = writable capacity. A run: bits 24..31 = n-1,
+                              // buffers id, id+1, …, id+n-1 made available in that order, each with capacity w1
 export const EV_USED = 2;     // device wrote a used entry for `id` (FLUSH in bit 24); w1 = len
 export const EV_RECLAIM = 3;  // driver reclaimed an entry naming `id`; w1 = buffers it completed
 export const EV_KICK = 4;     // driver kicked; w1 = avail idx
@@ -20,6 +21,10 @@ export const EV_CORRUPT = 9;  // data pattern mismatch on `id`; w1 = seq
 export const EV_TIME = 10;    // tracing only: the time of the records that follow; w1 = µs since the run's epoch
 
 export const EV_FLUSH_BIT = 1 << 24;
+/** Longest run one EV_AVAIL record holds (n-1 in bits 24..31). */
+export const EV_AVAIL_RUN_MAX = 256;
+/** Buffers an EV_AVAIL record stands for. */
+export const availRunOf = (w0: number): number => (w0 >>> 24) + 1;
 
 const HDR_WRITE = 0;
 const HDR_READ = 16; // own cache line

@@ -12,6 +12,7 @@ import { UsedTracker } from '../order/tracker.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
 import { CTL_DRIVER_DONE, CTL_DRIVER_STATE, D_LOST_WAKEUPS, SideState, type Control } from '../harness/control.js';
 import { Histogram } from '../util/histogram.js';
+import { EV_AVAIL_RUN_MAX } from '../check/events.js';
 import type { Side } from '../plugin/contract.js';
 import type { Reporter } from '../plugin/reporter.js';
 
@@ -90,15 +91,24 @@ export class VirtioDriver implements Side {
     if (room > tr.window - tr.inFlight) room = tr.window - tr.inFlight;
     const fill = cfg.verifyData && cfg.readable > 0;
     let n = 0;
+    // Avail events: one record per run of consecutive ids (IN_ORDER hands them out in ring order).
+    let runId = -1;
+    let runN = 0;
     while (n < room && ring.canAdd(segments)) {
       const id = ring.add(cfg.readable, cfg.writable);
       const seq = tr.makeAvailable(id, ring.weightOf(id), capacity);
       if (fill) this.fillReadable(id, seq);
-      this.report.avail(id, capacity);
+      if (id === runId + runN && runN < EV_AVAIL_RUN_MAX) runN++;
+      else {
+        if (runN > 0) this.report.availRun(runId, runN, capacity);
+        runId = id;
+        runN = 1;
+      }
       this.added[n++] = id;
     }
     this.made += n;
     if (n > 0) {
+      this.report.availRun(runId, runN, capacity);
       const t = this.clock();
       for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
       // Events first: the checker must never see a used entry before the avail it refers to.

@@ -13,6 +13,13 @@
  * checker (`vqlab check` and live checking). Split and packed differ only in each buffer's weight:
  * how far the ring index moves for it (split: 1 per buffer; packed: its descriptor slots).
  * Allocation-free: fixed typed arrays sized by the queue; seq is a wrapping uint32.
+ *
+ * A batch costs O(1), not O(buffers): it only moves `head`. A buffer's seq stays in seqOf after a
+ * batch completes it; an id is outstanding only while its seq lies in [head, tail) and the ring
+ * position of that seq still names it, so a seq left behind by a batch is simply no longer live.
+ * Such a stale seq also means "completed inside a batch without being named" (the IN_ORDER
+ * violation's name); an id completed by name has seqOf = NONE. Batch weights come from the
+ * running sum of weights in available order (cumBefore), so they need no walk either.
  */
 import type { OrderMode } from '../spec/features.js';
 import { VqError, type VqSide } from '../errors.js';
@@ -27,8 +34,10 @@ export class UsedTracker {
   private readonly seqOf: Uint32Array;
   private readonly weightOf: Uint16Array;
   private readonly capacityOf: Uint32Array;
-  /** 1 = completed without being named (inside a batch); used to name IN_ORDER violations. */
-  private readonly skipped: Uint8Array;
+  /** Per ring position: the sum of the weights of every buffer made available before it (wrapping uint32). */
+  private readonly cumBefore: Uint32Array;
+  /** The same sum at tail. */
+  private tailCum = 0;
 
   /** Lowest seq not yet completed (the flush point when lastFlush). */
   head = 0;
@@ -66,15 +75,21 @@ export class UsedTracker {
     this.seqOf = new Uint32Array(maxId).fill(NONE);
     this.weightOf = new Uint16Array(maxId);
     this.capacityOf = new Uint32Array(maxId);
-    this.skipped = new Uint8Array(maxId);
+    this.cumBefore = new Uint32Array(cap);
+  }
+
+  /** `id` is outstanding: its seq is in [head, tail), not completed alone, and its ring position still names it. */
+  private live(id: number): boolean {
+    const s = this.seqOf[id];
+    return s !== NONE && ((s - this.head) >>> 0) < ((this.tail - this.head) >>> 0) && this.idAt[s & this.mask] === id;
   }
 
   get outstanding(): number { return (this.tail - this.head - this.completedAhead) >>> 0; }
   get inFlight(): number { return (this.tail - this.head) >>> 0; }
-  isOutstanding(id: number): boolean { return id < this.maxId && this.seqOf[id] !== NONE; }
-  seqOfId(id: number): number { return this.seqOf[id]; }
+  isOutstanding(id: number): boolean { return id < this.maxId && this.live(id); }
+  seqOfId(id: number): number { return this.live(id) ? this.seqOf[id] : NONE; }
   /** Completed inside a batch without being named (a later entry naming it used out of order). */
-  wasSkipped(id: number): boolean { return id < this.maxId && this.skipped[id] === 1; }
+  wasSkipped(id: number): boolean { return id < this.maxId && this.seqOf[id] !== NONE && !this.live(id); }
   idAtSeq(seq: number): number { return this.idAt[seq & this.mask]; }
   weightOfId(id: number): number { return this.weightOf[id]; }
   capacityOfId(id: number): number { return this.capacityOf[id]; }
@@ -82,8 +97,7 @@ export class UsedTracker {
   reset(): void {
     this.seqOf.fill(NONE);
     this.doneAt.fill(0);
-    this.skipped.fill(0);
-    this.head = this.tail = this.completedAhead = 0;
+    this.head = this.tail = this.completedAhead = this.tailCum = 0;
     this.lastFlush = true;
     this.entries = 0;
   }
@@ -93,7 +107,7 @@ export class UsedTracker {
     if (!(id >= 0 && id < this.maxId)) {
       throw new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} out of range 0..${this.maxId - 1}`, { id });
     }
-    if (this.seqOf[id] !== NONE) {
+    if (this.live(id)) {
       throw new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} made available while still outstanding`, { id });
     }
     if (((this.tail - this.head) >>> 0) >= this.window) {
@@ -106,7 +120,8 @@ export class UsedTracker {
     this.seqOf[id] = seq;
     this.weightOf[id] = weight;
     this.capacityOf[id] = capacity;
-    this.skipped[id] = 0;
+    this.cumBefore[i] = this.tailCum;
+    this.tailCum = (this.tailCum + weight) >>> 0;
     this.tail = (seq + 1) >>> 0;
     return seq;
   }
@@ -116,6 +131,7 @@ export class UsedTracker {
    * buffers a prefix of the available order? (Device side: decide whether to set FLUSH.)
    */
   flushValidAfter(id: number): boolean {
+    if (!this.live(id)) return false;
     const s = this.seqOf[id];
     if (s !== this.head) return false;
     let run = 0;
@@ -132,9 +148,11 @@ export class UsedTracker {
       throw new VqError('USED_BAD_ID', this.side, `used id ${id} out of range 0..${this.maxId - 1}`, { id, entry: this.entries });
     }
     const s = this.seqOf[id];
-    if (s === NONE) {
-      const code = this.skipped[id] ? 'USED_OUT_OF_ORDER' : 'USED_ID_NOT_OUTSTANDING';
-      const why = this.skipped[id] ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
+    if (s === NONE || ((s - this.head) >>> 0) >= ((this.tail - this.head) >>> 0) || this.idAt[s & this.mask] !== id) {
+      // Not outstanding. A seq left behind (not NONE) means a batch completed it without naming it.
+      const skipped = s !== NONE;
+      const code = skipped ? 'USED_OUT_OF_ORDER' : 'USED_ID_NOT_OUTSTANDING';
+      const why = skipped ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
       throw new VqError(code, this.side, `used id ${id} ${why}`, { id, entry: this.entries });
     }
     if (len > this.capacityOf[id] || len < 0) {
@@ -146,30 +164,21 @@ export class UsedTracker {
     const batchMode = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
     if (batchMode) {
       // Batch from the flush point (head) through id. Under IN_ORDER nothing ahead is ever done;
-      // under PARTIAL_ORDER lastFlush guarantees completedAhead === 0.
-      // doneAt is 0 over the whole batch already (nothing ahead of head is done), so only the
-      // per-id state changes. The loop runs over the ring positions without a wrap test per buffer.
+      // under PARTIAL_ORDER lastFlush guarantees completedAhead === 0, so doneAt is 0 over the whole
+      // batch. O(1): the other buffers' seqs are left behind head (no longer live, and marking them
+      // as completed without being named); the weight is a difference of running sums.
       const head = this.head;
-      const n = ((s - head) >>> 0) + 1;
-      const idAt = this.idAt, weightOf = this.weightOf, seqOf = this.seqOf, skipped = this.skipped;
       const mask = this.mask;
-      let w = 0;
-      for (let k = 0, q = head & mask; k < n; k++, q = (q + 1) & mask) {
-        const bid = idAt[q];
-        w += weightOf[bid];
-        seqOf[bid] = NONE;
-        skipped[bid] = 1;
-      }
-      skipped[id] = 0;
+      this.weight = (this.cumBefore[s & mask] + this.weightOf[id] - this.cumBefore[head & mask]) >>> 0;
+      const n = ((s - head) >>> 0) + 1;
+      this.seqOf[id] = NONE;
       this.firstSeq = head;
       this.head = (s + 1) >>> 0;
       this.count = n;
-      this.weight = w;
       this.batch = n > 1;
     } else {
       const w = this.weightOf[id];
       this.seqOf[id] = NONE;
-      this.skipped[id] = 0;
       this.firstSeq = s;
       this.count = 1;
       this.weight = w;

@@ -90,6 +90,13 @@ export class Reporter {
   avail(id: number, capacity: number): void {
     if (this.on) this.emit(EV_AVAIL | (id << 8), capacity);
   }
+  /**
+   * Buffers `id`, `id`+1, …, `id`+`n`-1 (1 ≤ n ≤ EV_AVAIL_RUN_MAX, ids ≤ 0xffff), each with
+   * `capacity` writable bytes, were added in that order: one record for the run.
+   */
+  availRun(id: number, n: number, capacity: number): void {
+    if (this.on) this.emit(EV_AVAIL | (id << 8) | ((n - 1) << 24), capacity);
+  }
   /** Before making buffers visible (the avail.idx / head-flags store): events first. */
   availPublish(made: number): void {
     this.stats[D_MADE] = made;
