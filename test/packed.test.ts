@@ -121,6 +121,21 @@ describe('packed ring: hostile peers end in typed errors', () => {
     expect(code(() => r2.dev.pollAvail())).toBe('PACKED_BAD_WRAP');
     void dev;
   });
+  it('a device that sets NEXT, INDIRECT or a reserved bit in a used descriptor (USED_BAD_FLAGS); WRITE is defined there', () => {
+    for (const bad of [VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_INDIRECT, 1 << 4, 1 << 10]) {
+      const { drv, mem, L } = rig(4);
+      drv.add(0, 1); drv.publish();
+      mem.st16(L.desc.offset + PACKED_DESC_FLAGS, VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | bad);
+      expect(drv.pollUsed()).toBe(true);
+      expect(code(() => drv.readUsed())).toBe('USED_BAD_FLAGS');
+    }
+    const { drv, mem, L } = rig(4);
+    drv.add(0, 1); drv.publish();
+    mem.st16(L.desc.offset + PACKED_DESC_FLAGS, VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE);
+    expect(drv.pollUsed()).toBe(true);
+    drv.readUsed();
+    expect(drv.usedFlush).toBe(false);
+  });
   it('the driver reads FLUSH from a packed used descriptor; FLUSH with a hole and ids not outstanding are rejected', () => {
     const { drv, mem, L } = rig(4, 'partial');
     const a = drv.add(0, 1); const b = drv.add(0, 1); const c = drv.add(0, 1); drv.publish();

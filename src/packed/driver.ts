@@ -18,6 +18,8 @@ import type { DriverRing } from '../ring/types.js';
 import type { DriverRingOptions } from '../split/driver.js';
 import { VqError } from '../errors.js';
 
+const USED_DESC_FLAGS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH;
+
 /** AVAIL/USED bits of a descriptor the driver makes available with wrap counter w (2.8.1). */
 export const availBits = (w: number): number => (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
 /** AVAIL/USED bits of a used descriptor written with wrap counter w. */
@@ -177,6 +179,11 @@ export class PackedDriverRing implements DriverRing {
     this.usedId = this.mem.ld16(d + PACKED_DESC_ID);
     this.usedLen = this.mem.ld32(d + PACKED_DESC_LEN);
     const flags = this.mem.ld16(d + PACKED_DESC_FLAGS);
+    // A used descriptor defines AVAIL, USED, WRITE (2.8.4: len is meaningful with WRITE) and the
+    // proposal's FLUSH; NEXT, INDIRECT and the reserved bits have no meaning there.
+    if ((flags & ~USED_DESC_FLAGS) !== 0) {
+      throw new VqError('USED_BAD_FLAGS', 'driver', `used descriptor flags 0x${flags.toString(16)} (only AVAIL, USED, WRITE and FLUSH are defined)`, { id: this.usedId, flags, lastUsed: this.lastUsed });
+    }
     this.usedFlush = (flags & VIRTQ_DESC_F_FLUSH) !== 0;
   }
 
