@@ -55,6 +55,8 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
       expect(r.failure!.code).toBe('STALL');
       expect(r.failure!.side).toBe('harness');
       expect(ms).toBeLessThan(STARTUP_MS + base.stallTimeoutMs + STOP_BOUND_MS + 200);
+      // From the stall to both workers gone: the grace, then terminate(), inside the 1 s bound.
+      expect((r.failure!.driver as { stop_ms: number }).stop_ms).toBeLessThan(STOP_BOUND_MS);
     });
     it(`${side} goes idle → STALL; both workers stop on request (no terminate needed)`, async () => {
       const { r, ms } = await timed({ side, fault: 'idle', afterBuffers: 5000 }, { notify: 'wait' });

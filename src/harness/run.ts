@@ -4,7 +4,7 @@
  * checker, watches progress, and ends the run — on completion, on a side's typed error, on a
  * checker violation, on a stall, on the time limit, or on abort (Ctrl-C). Nothing waits forever:
  * every wait in the workers has a timeout and re-checks the stop flag, and a worker that does not
- * stop within 1 s of being asked is terminated.
+ * stop within STOP_GRACE_MS (0.5 s) of being asked is terminated, so a run ends within 1 s.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -105,6 +105,9 @@ export function workerPath(side: Side | 'bench-peer' | 'litmus'): string {
   for (const c of candidates) if (existsSync(c)) return c;
   throw new Error(`vqlab: cannot find the ${side} worker (${candidates.join(' or ')}); run \`npm run build\` first`);
 }
+
+/** How long a side gets to stop on its own before its worker is terminated. */
+export const STOP_GRACE_MS = 500;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -250,7 +253,9 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   const states = { driver: control.state(CTL_DRIVER_STATE), device: control.state(CTL_DEVICE_STATE) };
   if (!ended) {
     stopAll();
-    const bound = sleep(1000).then(() => 'late');
+    // Half a second of grace (a cooperative side sees the stop flag within a step), then
+    // terminate(): the run ends within 1 s of the failure even when a worker spins forever.
+    const bound = sleep(STOP_GRACE_MS).then(() => 'late');
     const all = Promise.all(exitWaiters).then(() => 'ok');
     if ((await Promise.race([bound, all])) === 'late') {
       for (const side of ['driver', 'device'] as Side[]) if (exited[side] === undefined) await workers[side].terminate();
