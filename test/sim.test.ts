@@ -86,6 +86,16 @@ describe('replay and shrinking', () => {
     // The shrunk case replays on its own.
     expect(replay(s.result.replay).violation?.rule).toBe(found.violation?.rule);
   });
+  it('shouldStop ends a search before its next schedule (Ctrl-C in a campaign)', () => {
+    let n = 0;
+    for (const strategy of ['random', 'exhaustive'] as const) {
+      const r = explore({ ...DEFAULT_SIM, strategy }, { budgetMs: 60_000, shouldStop: () => ++n > 3 });
+      expect(r.stopped).toBe(true);
+      expect(r.found).toBe(false);
+      expect(r.schedules).toBeLessThanOrEqual(3);
+      n = 0;
+    }
+  });
   it('exhaustive search is deterministic', () => {
     const c = small({ order: 'in-order' });
     const a = explore(c, { budgetMs: 30_000, preemptionBound: 1 });

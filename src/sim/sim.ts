@@ -375,6 +375,8 @@ export interface ExploreResult {
   violation: SimViolation | null;
   /** Exhaustive: every schedule within the preemption bound was run. */
   complete: boolean;
+  /** Ended early by shouldStop. */
+  stopped: boolean;
   result: SimResult | null;
 }
 
@@ -384,6 +386,8 @@ export interface ExploreOptions {
   preemptionBound?: number;
   /** Exhaustive: stop after this many schedules. */
   maxSchedules?: number;
+  /** Checked before every schedule: true ends the search early (Ctrl-C in a stress campaign). */
+  shouldStop?: () => boolean;
   /** Called about twice a second with the schedules run so far (a progress line). */
   onProgress?: (schedules: number, elapsedMs: number) => void;
 }
@@ -402,13 +406,18 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
     const t = performance.now();
     if (t - lastTick >= 500) { lastTick = t; o.onProgress(n, t - t0); }
   };
+  let stopped = false;
   const done = (found: SimResult | null, n: number, complete: boolean): ExploreResult => ({
     found: found !== null, bug: base.bug, schedules: n, elapsed_ms: Math.round(performance.now() - t0), replay: found?.replay ?? null,
-    violation: found?.violation ?? null, complete, result: found,
+    violation: found?.violation ?? null, complete, stopped, result: found,
   });
+  const over = (): boolean => {
+    if (o.shouldStop?.()) stopped = true;
+    return stopped || performance.now() - t0 >= o.budgetMs;
+  };
   if (base.strategy !== 'exhaustive') {
     let n = 0;
-    for (let seed = base.seed; performance.now() - t0 < o.budgetMs; seed++) {
+    for (let seed = base.seed; !over(); seed++) {
       n++;
       tick(n);
       const r = simulate({ ...base, seed });
@@ -423,7 +432,7 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
   // Alternatives per choice point are re-derived from the recorded run: menu sizes are not stored,
   // so keep them next to each run's choices.
   for (;;) {
-    if (n >= max || performance.now() - t0 >= o.budgetMs) return done(null, n, false);
+    if (n >= max || over()) return done(null, n, false);
     const alts: number[] = [];
     const r = simulateCounting(base, prefix, alts);
     n++;

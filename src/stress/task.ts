@@ -86,10 +86,11 @@ export async function runCampaignTask(t: CampaignTask): Promise<CampaignTaskResu
 function runSimTask(t: CampaignTask, base: Omit<CampaignTaskResult, 'ok' | 'code' | 'aborted'>): CampaignTaskResult {
   const sc = t.sim!;
   try {
-    const r = explore(sc, t.budgetMs ?? 1000);
+    const flag = new Int32Array(t.abort);
+    const r = explore(sc, { budgetMs: t.budgetMs ?? 1000, shouldStop: () => Atomics.load(flag, 0) !== 0 });
     const res = r.result;
     const out: CampaignTaskResult = {
-      ...base, ok: !r.found, code: r.found ? r.violation?.rule ?? 'VIOLATION' : null, aborted: false,
+      ...base, ok: !r.found && !r.stopped, code: r.found ? r.violation?.rule ?? 'VIOLATION' : r.stopped ? 'ABORTED' : null, aborted: r.stopped && !r.found,
       elapsed_ms: r.elapsed_ms, violations: r.found ? 1 : 0, schedules: r.schedules, replay: r.replay,
       // Buffers moved: every schedule runs sc.buffers (the failing one up to its violation).
       buffers: (r.schedules - (r.found ? 1 : 0)) * sc.buffers + (res?.reclaimed ?? 0),
