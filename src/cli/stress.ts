@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type RunKind, type SimSpec } from '../stress/campaign.js';
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
+import { bugByName } from '../sim/bugs.js';
 import { EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
 
 /** A comma-separated list parsed item by item; duplicates removed, order kept. */
@@ -55,7 +56,10 @@ export function stressCommand(): Command {
     .option('--sim-fault-rates <list>', 'sim runs: page-fault probabilities', listArg('--sim-fault-rates', num('--sim-fault-rates', 0, 1, false)), d.sim.faultRates)
     .option('--sim-buffers <n>', 'sim runs: buffers per schedule', intArg('--sim-buffers', 1, 100_000), d.sim.buffers)
     .option('--sim-budget-ms <ms>', 'sim runs: time each run explores schedules for', intArg('--sim-budget-ms', 1, 86_400_000), d.sim.budgetMs)
-    .option('--sim-bug <name>', 'sim runs: plant a bug from the catalogue (vqlab bugs); configurations it cannot show in are skipped')
+    .option('--sim-bug <name>', 'sim runs: plant a bug from the catalogue (vqlab bugs); configurations it cannot show in are skipped', (v: string) => {
+      if (!bugByName(v)) throw new InvalidArgumentError(`unknown bug "${v}" (vqlab bugs lists them)`);
+      return v;
+    })
     .option('--pairs <n>', `runs at once (each is two busy threads; default max(1, floor(cores/2)) = ${defaultPairs()})`, intArg('--pairs', 1, 256))
     .option('--shard <i/n>', 'run only shard i of n (deterministic, disjoint, covering: for CI matrices)')
     .option('--out <dir>', 'directory for failure artifacts (replay one with vqlab run --from <file>)', 'vqlab-stress-out')
