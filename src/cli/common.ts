@@ -32,6 +32,19 @@ export function choiceArg<T extends string>(name: string, choices: readonly T[])
   };
 }
 
+/** A comma-separated list parsed item by item; duplicates removed, order kept. */
+export function listArg<T>(name: string, item: (s: string) => T): (v: string) => T[] {
+  return (v: string) => {
+    const parts = v.split(',').map((s) => s.trim());
+    if (parts.some((p) => p === '')) throw new InvalidArgumentError(`${name} must be a comma-separated list with no empty items`);
+    const out: T[] = [];
+    for (const p of parts) { const x = item(p); if (!out.includes(x)) out.push(x); }
+    return out;
+  };
+}
+export function choice<T extends string>(name: string, cs: readonly T[]): (s: string) => T {
+  return (s) => { if (!(cs as readonly string[]).includes(s)) throw new InvalidArgumentError(`${name} items must be ${cs.join('|')}, got "${s}"`); return s as T; };
+}
 export function printJson(x: unknown): void {
   process.stdout.write(JSON.stringify(x, null, 2) + '\n');
 }

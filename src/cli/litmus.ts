@@ -4,19 +4,16 @@ import { LITMUS_SHAPES, shapeByName, targetKey, type LitmusShape } from '../litm
 import { runLitmus, type LitmusCount } from '../litmus/real.js';
 import type { LitmusMode } from '../litmus/worker.js';
 import { allowedOutcomes } from '../sim/litmus.js';
-import { EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
+import { choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, table } from './common.js';
 
 const MODES: LitmusMode[] = ['plain', 'atomics', 'vqlab'];
 
-const shapesArg = (v: string): LitmusShape[] => v.split(',').map((n) => {
-  const s = shapeByName(n.trim());
+const shapesArg = listArg('--shapes', (n: string): LitmusShape => {
+  const s = shapeByName(n);
   if (!s) throw new InvalidArgumentError(`unknown shape "${n}" (one of ${LITMUS_SHAPES.map((x) => x.name).join(', ')})`);
   return s;
 });
-const modesArg = (v: string): LitmusMode[] => v.split(',').map((m) => {
-  if (!(MODES as string[]).includes(m.trim())) throw new InvalidArgumentError(`--modes items must be ${MODES.join('|')}, got "${m}"`);
-  return m.trim() as LitmusMode;
-});
+const modesArg = listArg('--modes', choice('--modes', MODES));
 
 const allowedBy = (s: LitmusShape): string => {
   const t = targetKey(s);

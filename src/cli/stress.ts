@@ -6,21 +6,8 @@ import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type RunKind, type Sim
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
 import { bugByName } from '../sim/bugs.js';
-import { EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
+import { choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, table, UsageError } from './common.js';
 
-/** A comma-separated list parsed item by item; duplicates removed, order kept. */
-function listArg<T>(name: string, item: (s: string) => T): (v: string) => T[] {
-  return (v: string) => {
-    const parts = v.split(',').map((s) => s.trim());
-    if (parts.some((p) => p === '')) throw new InvalidArgumentError(`${name} must be a comma-separated list with no empty items`);
-    const out: T[] = [];
-    for (const p of parts) { const x = item(p); if (!out.includes(x)) out.push(x); }
-    return out;
-  };
-}
-function choice<T extends string>(name: string, cs: readonly T[]): (s: string) => T {
-  return (s) => { if (!(cs as readonly string[]).includes(s)) throw new InvalidArgumentError(`${name} items must be ${cs.join('|')}, got "${s}"`); return s as T; };
-}
 function onOff(name: string): (s: string) => boolean {
   return (s) => { if (s === 'on' || s === 'true') return true; if (s === 'off' || s === 'false') return false; throw new InvalidArgumentError(`${name} items must be on|off, got "${s}"`); };
 }
