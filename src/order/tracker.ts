@@ -38,6 +38,11 @@ export class UsedTracker {
   private readonly cumBefore: Uint32Array;
   /** The same sum at tail. */
   private tailCum = 0;
+  /**
+   * Every weight so far was 1 (split, and packed with one-descriptor chains): then the sum before
+   * seq is seq itself, a batch weighs its buffer count, and nothing per position is stored.
+   */
+  private unit = true;
 
   /** Lowest seq not yet completed (the flush point when lastFlush). */
   head = 0;
@@ -98,6 +103,7 @@ export class UsedTracker {
     this.seqOf.fill(NONE);
     this.doneAt.fill(0);
     this.head = this.tail = this.completedAhead = this.tailCum = 0;
+    this.unit = true;
     this.lastFlush = true;
     this.entries = 0;
   }
@@ -115,15 +121,25 @@ export class UsedTracker {
     }
     const seq = this.tail;
     const i = seq & this.mask;
+    // doneAt is already 0 here: it is 1 only between head and tail, and head clears what it passes.
     this.idAt[i] = id;
-    this.doneAt[i] = 0;
     this.seqOf[id] = seq;
     this.weightOf[id] = weight;
     this.capacityOf[id] = capacity;
-    this.cumBefore[i] = this.tailCum;
-    this.tailCum = (this.tailCum + weight) >>> 0;
+    if (weight !== 1 && this.unit) this.leaveUnit();
+    if (!this.unit) {
+      this.cumBefore[i] = this.tailCum;
+      this.tailCum = (this.tailCum + weight) >>> 0;
+    }
     this.tail = (seq + 1) >>> 0;
     return seq;
+  }
+
+  /** The first weight other than 1: from now on keep the running sums (until then the sum before seq is seq). */
+  private leaveUnit(): void {
+    for (let q = this.head; q !== this.tail; q = (q + 1) >>> 0) this.cumBefore[q & this.mask] = q;
+    this.tailCum = this.tail;
+    this.unit = false;
   }
 
   /**
@@ -169,8 +185,8 @@ export class UsedTracker {
       // as completed without being named); the weight is a difference of running sums.
       const head = this.head;
       const mask = this.mask;
-      this.weight = (this.cumBefore[s & mask] + this.weightOf[id] - this.cumBefore[head & mask]) >>> 0;
       const n = ((s - head) >>> 0) + 1;
+      this.weight = this.unit ? n : (this.cumBefore[s & mask] + this.weightOf[id] - this.cumBefore[head & mask]) >>> 0;
       this.seqOf[id] = NONE;
       this.firstSeq = head;
       this.head = (s + 1) >>> 0;
