@@ -41,9 +41,13 @@ export const UNKNOWN_CAPACITY = 0xffffffff;
 export class Checker {
   readonly tracker: UsedTracker;
   readonly violations: Violation[] = [];
+  // Avail events not yet ingested, in available order, as runs of consecutive ids (mod 2^16) with
+  // one capacity: a FIFO of runs (first id, buffers left, capacity). pendCount counts buffers.
   private readonly pendId: Uint16Array;
+  private readonly pendN: Uint32Array;
   private readonly pendCap: Uint32Array;
   private pendHead = 0;
+  private pendRuns = 0;
   private pendCount = 0;
   private readonly pendMask: number;
   /** Per used entry (by index, modulo a window), how many buffers it completed: to check reclaims. */
@@ -68,6 +72,7 @@ export class Checker {
     while (cap < (opts.pendingCapacity ?? 1 << 16)) cap <<= 1;
     this.pendMask = cap - 1;
     this.pendId = new Uint16Array(cap);
+    this.pendN = new Uint32Array(cap);
     this.pendCap = new Uint32Array(cap);
     let ec = 1;
     while (ec < (opts.window ?? opts.queueSize) * 2) ec <<= 1;
@@ -84,29 +89,62 @@ export class Checker {
 
   /** The driver made buffer `id` available (with `capacity` writable bytes). */
   avail(id: number, capacity = UNKNOWN_CAPACITY): void {
-    if (this.pendCount > this.pendMask) {
-      this.violate('CHECKER_OVERFLOW', 'more buffers made available than the checker can hold un-used', null, id);
-      this.failed = true;
-      return;
-    }
-    const i = (this.pendHead + this.pendCount) & this.pendMask;
-    this.pendId[i] = id;
-    this.pendCap[i] = capacity;
-    this.pendCount++;
-    this.buffersAvailable++;
+    this.availRun(id, 1, capacity);
   }
 
-  /** Buffers `id`, `id`+1, …, `id`+`n`-1 were made available, in that order (one avail event each). */
+  /**
+   * Buffers `id`, `id`+1, …, `id`+`n`-1 were made available, in that order (as `n` avail events).
+   * Held as one run (joined to the last run when it continues it), ingested as a range.
+   */
   availRun(id: number, n: number, capacity = UNKNOWN_CAPACITY): void {
-    for (let k = 0; k < n; k++) this.avail(id + k, capacity);
+    let fit = this.pendMask + 1 - this.pendCount;
+    if (fit > n) fit = n;
+    if (fit > 0) {
+      const mask = this.pendMask;
+      const last = (this.pendHead + this.pendRuns - 1) & mask;
+      if (this.pendRuns > 0 && this.pendCap[last] === capacity && ((this.pendId[last] + this.pendN[last]) & 0xffff) === (id & 0xffff)) {
+        this.pendN[last] += fit;
+      } else {
+        const i = (this.pendHead + this.pendRuns) & mask;
+        this.pendId[i] = id;
+        this.pendN[i] = fit;
+        this.pendCap[i] = capacity;
+        this.pendRuns++;
+      }
+      this.pendCount += fit;
+      this.buffersAvailable += fit;
+    }
+    for (let k = fit; k < n; k++) {
+      this.violate('CHECKER_OVERFLOW', 'more buffers made available than the checker can hold un-used', null, (id + k) & 0xffff);
+      this.failed = true;
+    }
   }
 
-  private ingestOne(): void {
-    this.ingested++;
-    const i = this.pendHead;
-    this.pendHead = (i + 1) & this.pendMask;
-    this.pendCount--;
-    this.tracker.makeAvailable(this.pendId[i], 1, this.pendCap[i]);
+  /**
+   * Ingest the next `m` (≤ pendCount) pending buffers into the tracker, in order. A buffer the
+   * tracker rejects counts as ingested, as do those before it; the error propagates.
+   */
+  private ingestN(m: number): void {
+    const tr = this.tracker;
+    while (m > 0) {
+      const h = this.pendHead;
+      const first = this.pendId[h];
+      const left = this.pendN[h];
+      const cap = this.pendCap[h];
+      const take = m < left ? m : left;
+      let k = 0;
+      try {
+        for (; k < take; k++) tr.makeAvailable((first + k) & 0xffff, 1, cap);
+      } finally {
+        const done = k < take ? k + 1 : take;
+        this.pendId[h] = first + done;
+        this.pendN[h] = left - done;
+        this.pendCount -= done;
+        this.ingested += done;
+        if (left === done) { this.pendHead = (h + 1) & this.pendMask; this.pendRuns--; }
+      }
+      m -= take;
+    }
   }
 
   /** The device wrote a used entry. Returns false once a violation has been found. */
@@ -117,7 +155,23 @@ export class Checker {
     try {
       // Never used before it was available: pull in avail events until the id is outstanding
       // (never more than a queue's worth in flight). If it still is not, onUsed names the rule.
-      while (!tr.isOutstanding(id) && this.pendCount > 0 && tr.inFlight < tr.window && this.ingested < this.ingestLimit) this.ingestOne();
+      if (!tr.isOutstanding(id)) {
+        // Ingest in available order through id's first pending occurrence (everything pending
+        // when it is not there), never beyond the window or the trace's interleaving.
+        let want = 0;
+        const mask = this.pendMask;
+        for (let r = 0; r < this.pendRuns; r++) {
+          const i = (this.pendHead + r) & mask;
+          const off = (id - this.pendId[i]) & 0xffff;
+          if (off < this.pendN[i]) { want += off + 1; break; }
+          want += this.pendN[i];
+        }
+        const room = tr.window - tr.inFlight;
+        if (want > room) want = room;
+        const lim = this.ingestLimit - this.ingested;
+        if (want > lim) want = lim;
+        if (want > 0) this.ingestN(want);
+      }
       if (!tr.isOutstanding(id) && !tr.wasSkipped(id) && this.ingested >= this.ingestLimit && this.pendingHas(id)) {
         this.violate('USED_BEFORE_AVAIL', `used entry ${entry} names id ${id} before it was made available`, entry, id);
         this.failed = true;
@@ -141,18 +195,23 @@ export class Checker {
   /** Ingest avail events until `count` have been (a trace's interleaving: made available before the next entry). */
   ingestUpTo(count: number): void {
     this.ingestLimit = count;
-    while (this.ingested < count && this.pendCount > 0 && this.tracker.inFlight < this.tracker.window) {
-      try { this.ingestOne(); } catch (e) {
-        if (!isVqError(e)) throw e;
-        this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), null, null);
-        this.failed = true;
-        return;
-      }
+    let m = count - this.ingested;
+    if (m > this.pendCount) m = this.pendCount;
+    const room = this.tracker.window - this.tracker.inFlight;
+    if (m > room) m = room;
+    if (m <= 0) return;
+    try { this.ingestN(m); } catch (e) {
+      if (!isVqError(e)) throw e;
+      this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), null, null);
+      this.failed = true;
     }
   }
 
   private pendingHas(id: number): boolean {
-    for (let k = 0; k < this.pendCount; k++) if (this.pendId[(this.pendHead + k) & this.pendMask] === id) return true;
+    for (let r = 0; r < this.pendRuns; r++) {
+      const i = (this.pendHead + r) & this.pendMask;
+      if (((id - this.pendId[i]) & 0xffff) < this.pendN[i]) return true;
+    }
     return false;
   }
 
