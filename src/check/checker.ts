@@ -155,7 +155,16 @@ export class Checker {
     try {
       // Never used before it was available: pull in avail events until the id is outstanding
       // (never more than a queue's worth in flight). If it still is not, onUsed names the rule.
-      if (!tr.isOutstanding(id)) {
+      const h = this.pendHead;
+      if (this.pendRuns > 0 && this.pendId[h] === id && !tr.isOutstanding(id) && tr.inFlight < tr.window && this.ingested < this.ingestLimit) {
+        // The next pending buffer is id (one entry per buffer, in order): ingest just it.
+        const cap = this.pendCap[h];
+        this.pendId[h] = id + 1;
+        if (--this.pendN[h] === 0) { this.pendHead = (h + 1) & this.pendMask; this.pendRuns--; }
+        this.pendCount--;
+        this.ingested++;
+        tr.makeAvailable(id, 1, cap);
+      } else if (!tr.isOutstanding(id)) {
         // Ingest in available order through id's first pending occurrence (everything pending
         // when it is not there), never beyond the window or the trace's interleaving.
         let want = 0;
