@@ -45,6 +45,8 @@ export class Checker {
   // one capacity: a FIFO of runs (first id, buffers left, capacity). pendCount counts buffers.
   private readonly pendId: Uint16Array;
   private readonly pendN: Uint32Array;
+  /** Step between a run's ids: 1, or -1 (descending). */
+  private readonly pendStep: Int8Array;
   private readonly pendCap: Uint32Array;
   private pendHead = 0;
   private pendRuns = 0;
@@ -73,6 +75,7 @@ export class Checker {
     this.pendMask = cap - 1;
     this.pendId = new Uint16Array(cap);
     this.pendN = new Uint32Array(cap);
+    this.pendStep = new Int8Array(cap);
     this.pendCap = new Uint32Array(cap);
     let ec = 1;
     while (ec < (opts.window ?? opts.queueSize) * 2) ec <<= 1;
@@ -96,26 +99,28 @@ export class Checker {
    * Buffers `id`, `id`+1, …, `id`+`n`-1 were made available, in that order (as `n` avail events).
    * Held as one run (joined to the last run when it continues it), ingested as a range.
    */
-  availRun(id: number, n: number, capacity = UNKNOWN_CAPACITY): void {
+  availRun(id: number, n: number, capacity = UNKNOWN_CAPACITY, step = 1): void {
     let fit = this.pendMask + 1 - this.pendCount;
     if (fit > n) fit = n;
     if (fit > 0) {
       const mask = this.pendMask;
       const last = (this.pendHead + this.pendRuns - 1) & mask;
-      if (this.pendRuns > 0 && this.pendCap[last] === capacity && ((this.pendId[last] + this.pendN[last]) & 0xffff) === (id & 0xffff)) {
+      if (this.pendRuns > 0 && this.pendCap[last] === capacity && this.pendStep[last] === step
+        && ((this.pendId[last] + step * this.pendN[last]) & 0xffff) === (id & 0xffff)) {
         this.pendN[last] += fit;
       } else {
         const i = (this.pendHead + this.pendRuns) & mask;
         this.pendId[i] = id;
         this.pendN[i] = fit;
         this.pendCap[i] = capacity;
+        this.pendStep[i] = step;
         this.pendRuns++;
       }
       this.pendCount += fit;
       this.buffersAvailable += fit;
     }
     for (let k = fit; k < n; k++) {
-      this.violate('CHECKER_OVERFLOW', 'more buffers made available than the checker can hold un-used', null, (id + k) & 0xffff);
+      this.violate('CHECKER_OVERFLOW', 'more buffers made available than the checker can hold un-used', null, (id + step * k) & 0xffff);
       this.failed = true;
     }
   }
@@ -131,13 +136,14 @@ export class Checker {
       const first = this.pendId[h];
       const left = this.pendN[h];
       const cap = this.pendCap[h];
+      const step = this.pendStep[h];
       const take = m < left ? m : left;
       let k = 0;
       try {
-        for (; k < take; k++) tr.makeAvailable((first + k) & 0xffff, 1, cap);
+        for (; k < take; k++) tr.makeAvailable((first + step * k) & 0xffff, 1, cap);
       } finally {
         const done = k < take ? k + 1 : take;
-        this.pendId[h] = first + done;
+        this.pendId[h] = first + step * done;
         this.pendN[h] = left - done;
         this.pendCount -= done;
         this.ingested += done;
@@ -159,7 +165,7 @@ export class Checker {
       if (this.pendRuns > 0 && this.pendId[h] === id && !tr.isOutstanding(id) && tr.inFlight < tr.window && this.ingested < this.ingestLimit) {
         // The next pending buffer is id (one entry per buffer, in order): ingest just it.
         const cap = this.pendCap[h];
-        this.pendId[h] = id + 1;
+        this.pendId[h] = id + this.pendStep[h];
         if (--this.pendN[h] === 0) { this.pendHead = (h + 1) & this.pendMask; this.pendRuns--; }
         this.pendCount--;
         this.ingested++;
@@ -169,9 +175,12 @@ export class Checker {
         // when it is not there), never beyond the window or the trace's interleaving.
         let want = 0;
         const mask = this.pendMask;
-        for (let r = 0; r < this.pendRuns; r++) {
+        // An id no pending run can hold (not a 16-bit integer): everything pending, as one by one would.
+        const runs = id >= 0 && id <= 0xffff && Math.floor(id) === id ? this.pendRuns : 0;
+        if (runs === 0) want = this.pendCount;
+        for (let r = 0; r < runs; r++) {
           const i = (this.pendHead + r) & mask;
-          const off = (id - this.pendId[i]) & 0xffff;
+          const off = ((id - this.pendId[i]) * this.pendStep[i]) & 0xffff;
           if (off < this.pendN[i]) { want += off + 1; break; }
           want += this.pendN[i];
         }
@@ -217,9 +226,10 @@ export class Checker {
   }
 
   private pendingHas(id: number): boolean {
+    if (!(id >= 0 && id <= 0xffff && Math.floor(id) === id)) return false;
     for (let r = 0; r < this.pendRuns; r++) {
       const i = (this.pendHead + r) & this.pendMask;
-      if (((id - this.pendId[i]) & 0xffff) < this.pendN[i]) return true;
+      if ((((id - this.pendId[i]) * this.pendStep[i]) & 0xffff) < this.pendN[i]) return true;
     }
     return false;
   }

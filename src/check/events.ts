@@ -8,8 +8,9 @@
  * Indexes are wrapping int32 record counters (differences taken with `| 0`), so a log never
  * overflows however long the run (soak runs of 1e9 buffers and more).
  */
-export const EV_AVAIL = 1;    // driver made buffer `id` available; w1 = writable capacity. A run: bits 24..31 = n-1,
-                              // buffers id, id+1, …, id+n-1 made available in that order, each with capacity w1
+export const EV_AVAIL = 1;    // driver made buffer `id` available; w1 = writable capacity. A run: bits 24..30 = n-1,
+                              // buffers id, id±1, …, id±(n-1) (mod 2^16; − when bit 31 is set) made available in
+                              // that order, each with capacity w1
 export const EV_USED = 2;     // device wrote a used entry for `id` (FLUSH in bit 24); w1 = len
 export const EV_RECLAIM = 3;  // driver reclaimed an entry naming `id`; w1 = buffers it completed
 export const EV_KICK = 4;     // driver kicked; w1 = avail idx
@@ -21,10 +22,14 @@ export const EV_CORRUPT = 9;  // data pattern mismatch on `id`; w1 = seq
 export const EV_TIME = 10;    // tracing only: the time of the records that follow; w1 = µs since the run's epoch
 
 export const EV_FLUSH_BIT = 1 << 24;
-/** Longest run one EV_AVAIL record holds (n-1 in bits 24..31). */
-export const EV_AVAIL_RUN_MAX = 256;
+/** Longest run one EV_AVAIL record holds (n-1 in bits 24..30). */
+export const EV_AVAIL_RUN_MAX = 128;
+/** EV_AVAIL: the run's ids descend (a LIFO free list hands out a reclaimed batch backwards). */
+export const EV_AVAIL_DESC_BIT = 1 << 31;
 /** Buffers an EV_AVAIL record stands for. */
-export const availRunOf = (w0: number): number => (w0 >>> 24) + 1;
+export const availRunOf = (w0: number): number => ((w0 >>> 24) & 0x7f) + 1;
+/** Step between the ids of an EV_AVAIL run: 1, or -1 when they descend. */
+export const availStepOf = (w0: number): number => (w0 >>> 31 ? -1 : 1);
 
 const HDR_WRITE = 0;
 const HDR_READ = 16; // own cache line

@@ -3,7 +3,7 @@
  * (main thread, every few ms), by one-thread tests and by the simulator (after every step).
  */
 import { Checker, type CheckerOptions } from './checker.js';
-import { availRunOf, EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';
+import { availRunOf, availStepOf, EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';
 import type { TraceBuilder } from '../trace/perfetto.js';
 
 export class LiveChecker {
@@ -27,7 +27,7 @@ export class LiveChecker {
       this.trace?.driver(w0, w1);
       const type = w0 & 0xff;
       const id = (w0 >>> 8) & 0xffff;
-      if (type === EV_AVAIL) c.availRun(id, availRunOf(w0), w1);
+      if (type === EV_AVAIL) c.availRun(id, availRunOf(w0), w1, availStepOf(w0));
       else if (type === EV_RECLAIM) {
         if (this.rqCount >= this.rqCap) { this.applyReclaims(); }
         const i = ((this.rqHead + this.rqCount) % this.rqCap) * 2;

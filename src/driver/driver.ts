@@ -91,24 +91,28 @@ export class VirtioDriver implements Side {
     if (room > tr.window - tr.inFlight) room = tr.window - tr.inFlight;
     const fill = cfg.verifyData && cfg.readable > 0;
     let n = 0;
-    // Avail events: one record per run of consecutive ids (IN_ORDER hands them out in ring order).
+    // Avail events: one record per run of consecutive ids, ascending (IN_ORDER split hands them out
+    // in ring order) or descending (a LIFO free list returns a reclaimed batch backwards).
     let runId = -1;
     let runN = 0;
+    let runStep = 1;
     while (n < room && ring.canAdd(segments)) {
       const id = ring.add(cfg.readable, cfg.writable);
       const seq = tr.makeAvailable(id, ring.weightOf(id), capacity);
       if (fill) this.fillReadable(id, seq);
-      if (id === runId + runN && runN < EV_AVAIL_RUN_MAX) runN++;
+      if (runN === 1 && (id === runId + 1 || id === runId - 1)) { runStep = id - runId; runN = 2; }
+      else if (runN > 1 && id === runId + runStep * runN && runN < EV_AVAIL_RUN_MAX) runN++;
       else {
-        if (runN > 0) this.report.availRun(runId, runN, capacity);
+        if (runN > 0) this.report.availRun(runId, runN, capacity, runStep);
         runId = id;
         runN = 1;
+        runStep = 1;
       }
       this.added[n++] = id;
     }
     this.made += n;
     if (n > 0) {
-      this.report.availRun(runId, runN, capacity);
+      this.report.availRun(runId, runN, capacity, runStep);
       const t = this.clock();
       for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
       // Events first: the checker must never see a used entry before the avail it refers to.

@@ -4,7 +4,7 @@
  * report through it exactly as a user's do. Allocation-free; each call is a few stores.
  */
 import {
-  EV_AVAIL, EV_CORRUPT, EV_LOST_WAKEUP, EV_TIME, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RESOLVE, EV_USED, type EventLog,
+  EV_AVAIL, EV_AVAIL_DESC_BIT, EV_CORRUPT, EV_LOST_WAKEUP, EV_TIME, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RESOLVE, EV_USED, type EventLog,
 } from '../check/events.js';
 import {
   D_CORRUPTED, D_KICKS, D_MADE, D_PUBLISHES, D_RECLAIMED, D_USED_SEEN, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES,
@@ -91,11 +91,11 @@ export class Reporter {
     if (this.on) this.emit(EV_AVAIL | (id << 8), capacity);
   }
   /**
-   * Buffers `id`, `id`+1, …, `id`+`n`-1 (1 ≤ n ≤ EV_AVAIL_RUN_MAX, ids ≤ 0xffff), each with
+   * Buffers `id`, `id`+step, …, `id`+(`n`-1)·step (step 1 or -1, 1 ≤ n ≤ EV_AVAIL_RUN_MAX, ids 0..0xffff), each with
    * `capacity` writable bytes, were added in that order: one record for the run.
    */
-  availRun(id: number, n: number, capacity: number): void {
-    if (this.on) this.emit(EV_AVAIL | (id << 8) | ((n - 1) << 24), capacity);
+  availRun(id: number, n: number, capacity: number, step = 1): void {
+    if (this.on) this.emit(EV_AVAIL | (id << 8) | ((n - 1) << 24) | (step < 0 ? EV_AVAIL_DESC_BIT : 0), capacity);
   }
   /** Before making buffers visible (the avail.idx / head-flags store): events first. */
   availPublish(made: number): void {

@@ -10,7 +10,7 @@
  * next activity. Bounded: the last `maxEvents` trace events are kept (a sliding window), and the
  * metadata says how many were dropped.
  */
-import { availRunOf, EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, EV_RESOLVE, EV_TIME, EV_USED } from '../check/events.js';
+import { availRunOf, availStepOf, EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, EV_RESOLVE, EV_TIME, EV_USED } from '../check/events.js';
 
 export interface TraceEvent {
   name: string;
@@ -78,7 +78,7 @@ export class TraceBuilder {
       return;
     }
     const ts = this.tDriver;
-    if (type === EV_AVAIL) { for (let k = 0, n = availRunOf(w0); k < n; k++) this.availTs.set(id + k, ts); }
+    if (type === EV_AVAIL) { for (let k = 0, n = availRunOf(w0), d = availStepOf(w0); k < n; k++) this.availTs.set((id + d * k) & 0xffff, ts); }
     else if (type === EV_RECLAIM) {
       this.reclaimTs.push(ts);
       this.matchReclaims();
