@@ -5,18 +5,18 @@
  * used descriptor per chain or batch at its used position with AVAIL = USED = its wrap counter.
  */
 import {
-  EVENT_SUPPRESS_FLAGS, EVENT_SUPPRESS_OFF_WRAP, PACKED_DESC_ADDR, PACKED_DESC_FLAGS, PACKED_DESC_ID,
-  PACKED_DESC_LEN, PACKED_DESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
-  VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED,
+  PACKED_DESC_ADDR, PACKED_DESC_FLAGS, PACKED_DESC_ID,
+  PACKED_DESC_LEN, PACKED_DESC_SIZE, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED,
   VIRTQ_DESC_F_WRITE,
 } from '../spec/constants.js';
-import { vringNeedEvent, type PackedRingLayout } from '../spec/layout.js';
+import type { PackedRingLayout } from '../spec/layout.js';
 import type { Negotiated } from '../spec/features.js';
 import type { MemoryOps } from '../memory/ops.js';
 import type { DeviceRing } from '../ring/types.js';
 import { Chain, nestedIndirect } from '../ring/chain.js';
 import { availBits, usedBits } from './driver.js';
 import { VqError } from '../errors.js';
+import { disableNotify, enableNotify, needNotify } from './event.js';
 
 const BITS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 /** Flags a driver may set in a ring descriptor (besides AVAIL/USED). */
@@ -135,32 +135,14 @@ export class PackedDeviceRing implements DeviceRing {
   publishUsed(): void {}
 
   needInterrupt(): boolean {
-    this.mem.mb();
     const used = this.usedSinceSignal;
     this.usedSinceSignal = 0;
-    const flags = this.mem.ld16Acquire(this.driverEvent + EVENT_SUPPRESS_FLAGS);
-    if (flags === RING_EVENT_FLAGS_DESC && this.eventIdx) {
-      const offWrap = this.mem.ld16Acquire(this.driverEvent + EVENT_SUPPRESS_OFF_WRAP);
-      let event = offWrap & 0x7fff;
-      if ((offWrap >>> 15) !== this.usedWrap) event = (event - this.n) & 0xffff;
-      const now = this.usedPos;
-      return vringNeedEvent(event, now, (now - used) & 0xffff);
-    }
-    return flags !== RING_EVENT_FLAGS_DISABLE;
+    return needNotify(this.mem, this.driverEvent, this.eventIdx, this.n, this.usedWrap, this.usedPos, used);
   }
 
-  enableKicks(): void {
-    if (this.eventIdx) {
-      this.mem.st16Release(this.deviceEvent + EVENT_SUPPRESS_OFF_WRAP, this.nextAvail | (this.availWrap << 15));
-      this.mem.st16Release(this.deviceEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_DESC);
-    } else {
-      this.mem.st16Release(this.deviceEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_ENABLE);
-    }
-  }
+  enableKicks(): void { enableNotify(this.mem, this.deviceEvent, this.eventIdx, this.nextAvail, this.availWrap); }
 
-  disableKicks(): void {
-    this.mem.st16Release(this.deviceEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_DISABLE);
-  }
+  disableKicks(): void { disableNotify(this.mem, this.deviceEvent); }
 
   state(): Record<string, number | boolean> {
     return { next_avail: this.nextAvail, avail_wrap: this.availWrap, used_pos: this.usedPos, used_wrap: this.usedWrap };

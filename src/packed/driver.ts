@@ -5,18 +5,18 @@
  * goes in a chain's last descriptor, a batch is published by writing its first head's flags last.
  */
 import {
-  EVENT_SUPPRESS_FLAGS, EVENT_SUPPRESS_OFF_WRAP, PACKED_DESC_ADDR, PACKED_DESC_FLAGS, PACKED_DESC_ID,
-  PACKED_DESC_LEN, PACKED_DESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
-  VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED,
+  PACKED_DESC_ADDR, PACKED_DESC_FLAGS, PACKED_DESC_ID,
+  PACKED_DESC_LEN, PACKED_DESC_SIZE, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED,
   VIRTQ_DESC_F_WRITE,
 } from '../spec/constants.js';
-import { vringNeedEvent, type PackedRingLayout } from '../spec/layout.js';
+import type { PackedRingLayout } from '../spec/layout.js';
 import type { Negotiated } from '../spec/features.js';
 import type { MemoryOps } from '../memory/ops.js';
 import type { GuestLayout } from '../memory/guest.js';
 import type { DriverRing } from '../ring/types.js';
 import type { DriverRingOptions } from '../split/driver.js';
 import { VqError } from '../errors.js';
+import { disableNotify, enableNotify, needNotify } from './event.js';
 
 const USED_DESC_FLAGS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH;
 
@@ -147,19 +147,9 @@ export class PackedDriverRing implements DriverRing {
   }
 
   needKick(): boolean {
-    this.mem.mb();
     const added = this.addedSinceKick;
     this.addedSinceKick = 0;
-    const flags = this.mem.ld16Acquire(this.deviceEvent + EVENT_SUPPRESS_FLAGS);
-    if (flags === RING_EVENT_FLAGS_DESC && this.eventIdx) {
-      // 2.8.10.1: event offset and wrap counter; an event in the previous lap counts N back.
-      const offWrap = this.mem.ld16Acquire(this.deviceEvent + EVENT_SUPPRESS_OFF_WRAP);
-      let event = offWrap & 0x7fff;
-      if ((offWrap >>> 15) !== this.availWrap) event = (event - this.n) & 0xffff;
-      const now = this.nextAvail;
-      return vringNeedEvent(event, now, (now - added) & 0xffff);
-    }
-    return flags !== RING_EVENT_FLAGS_DISABLE;
+    return needNotify(this.mem, this.deviceEvent, this.eventIdx, this.n, this.availWrap, this.nextAvail, added);
   }
 
   pollUsed(): boolean {
@@ -205,18 +195,9 @@ export class PackedDriverRing implements DriverRing {
     this.freeIds[this.freeIdCount++] = id;
   }
 
-  enableInterrupts(): void {
-    if (this.eventIdx) {
-      this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_OFF_WRAP, this.lastUsed | (this.usedWrap << 15));
-      this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_DESC);
-    } else {
-      this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_ENABLE);
-    }
-  }
+  enableInterrupts(): void { enableNotify(this.mem, this.driverEvent, this.eventIdx, this.lastUsed, this.usedWrap); }
 
-  disableInterrupts(): void {
-    this.mem.st16Release(this.driverEvent + EVENT_SUPPRESS_FLAGS, RING_EVENT_FLAGS_DISABLE);
-  }
+  disableInterrupts(): void { disableNotify(this.mem, this.driverEvent); }
 
   state(): Record<string, number | boolean> {
     return {
