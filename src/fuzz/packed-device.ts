@@ -16,6 +16,7 @@
  * then pop exactly what the reference pops and raise nothing.
  */
 import { AtomicsMemory } from '../memory/ops.js';
+import { segmentWalk, type RefParams, type Seg } from './reference.js';
 import { alignUp, packedRingLayout, type PackedRingLayout } from '../spec/layout.js';
 import { featureBits, negotiate, type OrderMode } from '../spec/features.js';
 import {
@@ -45,12 +46,10 @@ const availOf = (w: number): number => (w ? AVAIL : USED);
 /** The bits of a used descriptor the device writes in lap w. */
 const usedOf = (w: number): number => (w ? AVAIL | USED : 0);
 
-export interface PSeg { addr: number; len: number; write: boolean }
-export interface PRefParams { descBase: number; n: number; indirect: boolean; dmaStart: number; size: number; segMax: number }
-export type PRefChain = { segs: PSeg[]; id: number; weight: number } | string[];
+export type PRefChain = { segs: Seg[]; id: number; weight: number } | string[];
 
 /** The reference's view of the device's position: 'avail', 'none', or the codes a bad head allows. */
-export function refPackedPoll(dv: DataView, p: PRefParams, pos: number, wrap: number): 'avail' | 'none' | string[] {
+export function refPackedPoll(dv: DataView, p: RefParams, pos: number, wrap: number): 'avail' | 'none' | string[] {
   const bits = dv.getUint16(p.descBase + pos * 16 + 14, true) & BITS;
   if (bits === availOf(wrap)) return 'avail';
   if (bits === usedOf(wrap)) return ['PACKED_BAD_WRAP'];
@@ -63,21 +62,8 @@ export function refPackedPoll(dv: DataView, p: PRefParams, pos: number, wrap: nu
  * (all of them: the device may check a descriptor's rules in any order). `outstanding` holds the
  * Buffer IDs the device still has in flight.
  */
-export function refPackedChain(dv: DataView, p: PRefParams, pos: number, wrap: number, outstanding: ReadonlySet<number>): PRefChain {
-  const segs: PSeg[] = [];
-  let writing = false;
-  const size = BigInt(p.size);
-  const inWindow = (addr: bigint, len: number): boolean => addr >= BigInt(p.dmaStart) && addr + BigInt(len) <= size;
-  const add = (addr: bigint, len: number, w: boolean): string[] | null => {
-    const c: string[] = [];
-    if (segs.length >= p.segMax) c.push('DESC_CHAIN_TOO_LONG');
-    if (!w && writing) c.push('DESC_WRITE_BEFORE_READ');
-    if (!inWindow(addr, len)) c.push('DESC_ADDR_OUT_OF_RANGE');
-    if (c.length) return c;
-    segs.push({ addr: Number(addr), len, write: w });
-    if (w) writing = true;
-    return null;
-  };
+export function refPackedChain(dv: DataView, p: RefParams, pos: number, wrap: number, outstanding: ReadonlySet<number>): PRefChain {
+  const { segs, inWindow, add } = segmentWalk(p);
   const read = (off: number): { addr: bigint; len: number; id: number; flags: number } =>
     ({ addr: dv.getBigUint64(off, true), len: dv.getUint32(off + 8, true), id: dv.getUint16(off + 12, true), flags: dv.getUint16(off + 14, true) });
   const finish = (id: number, weight: number): PRefChain => {
@@ -451,7 +437,7 @@ export function packedDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   guard.writable = devWrites;
   const tr = new UsedTracker(n, n, f.order, false, 'device');
   const chain = new Chain(segMax, dmaStart, size);
-  const ref: PRefParams = { descBase: L.desc.offset, n, indirect, dmaStart, size, segMax };
+  const ref: RefParams = { descBase: L.desc.offset, n, indirect, dmaStart, size, segMax };
   /** The device's position as the reference follows it. */
   let pos = 0;
   let wrap = 1;

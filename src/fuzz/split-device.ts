@@ -20,6 +20,7 @@ import { SplitDeviceRing } from '../split/device.js';
 import { Chain } from '../ring/chain.js';
 import type { Rng } from '../util/rng.js';
 import { GuardedMemory, changedOutside } from './guarded.js';
+import { segmentWalk, type RefParams, type Seg } from './reference.js';
 import { chance, judge, shuffled, type FuzzCaseResult, type FuzzTarget } from './types.js';
 
 const NEXT = VIRTQ_DESC_F_NEXT;
@@ -29,9 +30,6 @@ const INDIRECT = VIRTQ_DESC_F_INDIRECT;
 const TABLE_SLOT = 8;
 const DATA_BYTES = 4096;
 
-export interface Seg { addr: number; len: number; write: boolean }
-
-export interface RefParams { descBase: number; n: number; indirect: boolean; dmaStart: number; size: number; segMax: number }
 
 /**
  * Reference walk of the chain at `head`: its segments, or the rule codes the descriptor that first
@@ -39,19 +37,7 @@ export interface RefParams { descBase: number; n: number; indirect: boolean; dma
  * digest, independently of src/split/device.ts, on a DataView (byte-exact, any alignment).
  */
 export function refSplitChain(dv: DataView, p: RefParams, head: number): Seg[] | string[] {
-  const segs: Seg[] = [];
-  let writing = false;
-  const inWindow = (addr: bigint, len: number): boolean => addr >= BigInt(p.dmaStart) && addr + BigInt(len) <= BigInt(p.size);
-  const add = (addr: bigint, len: number, w: boolean): string[] | null => {
-    const c: string[] = [];
-    if (segs.length >= p.segMax) c.push('DESC_CHAIN_TOO_LONG');
-    if (!w && writing) c.push('DESC_WRITE_BEFORE_READ');
-    if (!inWindow(addr, len)) c.push('DESC_ADDR_OUT_OF_RANGE');
-    if (c.length) return c;
-    segs.push({ addr: Number(addr), len, write: w });
-    if (w) writing = true;
-    return null;
-  };
+  const { segs, inWindow, add } = segmentWalk(p);
   const read = (off: number): { addr: bigint; len: number; flags: number; next: number } | null =>
     off >= 0 && off + 16 <= dv.byteLength
       ? { addr: dv.getBigUint64(off, true), len: dv.getUint32(off + 8, true), flags: dv.getUint16(off + 12, true), next: dv.getUint16(off + 14, true) }
