@@ -38,6 +38,27 @@ describe('side contract: user modules and vqlab\'s own sides through one harness
     });
   }
 
+  // The fault model reaches a user's device: the examples park faulting buffers and go on out of
+  // order; one draw per buffer in available order, as vqlab's device does, so the same seed gives
+  // the same faults.
+  for (const notify of ['poll', 'wait'] as const) {
+    for (const ring of ['split', 'packed'] as const) {
+      it(`minimal ${ring} example device with faults (${notify}): faults happen, are resolved, every check passes`, async () => {
+        const cfg: RunConfig = { ...base, ring, queueSize: ring === 'split' ? 64 : 50, segments: ring === 'split' ? 2 : 3, buffers: 20000, faultRate: 0.02, order: 'none', notify, eventIdx: true };
+        const mine = await runThreaded({ ...cfg, deviceModule: ex(ring === 'split' ? 'minimal-device.mjs' : 'minimal-packed-device.mjs') });
+        expect(mine.failure).toBeNull();
+        expect(mine.ok).toBe(true);
+        expect(mine.violations).toEqual([]);
+        expect(mine.used_entries).toBe(20000);
+        expect([mine.lost, mine.duplicated, mine.corrupted]).toEqual([0, 0, 0]);
+        expect(mine.faults).toBeGreaterThan(200);
+        const theirs = await runThreaded({ ...cfg, deviceModule: '' });
+        expect(theirs.ok).toBe(true);
+        expect(mine.faults).toBe(theirs.faults);
+      });
+    }
+  }
+
   it('a module\'s `features` export is its offer: ordering the example does not offer is not negotiated', async () => {
     const r = await runThreaded({ ...base, order: 'partial', deviceModule: ex('minimal-device.mjs') });
     expect(r.ok).toBe(true);
