@@ -10,22 +10,26 @@ import type { MemoryOps } from '../memory/ops.js';
 export const SALT_OUT = 0x6f757421; // driver → device
 export const SALT_IN = 0x696e2121;  // device → driver
 
-const K_SEQ = 0x9e3779b1; // odd: seq → base is a bijection mod 2^32, so no two buffers share a pattern
-const K_WORD = 0x85ebca77;
+const K_SEQ = 0x9e3779b1 | 0; // odd: seq → base is a bijection mod 2^32, so no two buffers share a pattern
+const K_WORD = 0x85ebca77 | 0;
 
-/** Word i of buffer `seq`'s pattern: one multiply per buffer, an add per word (hot path). */
+// The hot loops work on int32 (`| 0`): a uint32 above 2^31 is a double in V8, and comparing
+// Uint32Array loads against doubles cost three times as much per word. The bits are the same.
+const wordOf = (seq: number, i: number, salt: number): number => (Math.imul(seq ^ salt, K_SEQ) + Math.imul(i + 1, K_WORD)) | 0;
+
+/** Word i of buffer `seq`'s pattern (as a uint32): one multiply per buffer, an add per word. */
 export function patternWord(seq: number, i: number, salt: number): number {
-  return (Math.imul((seq ^ salt) >>> 0, K_SEQ) + Math.imul(i + 1, K_WORD)) >>> 0;
+  return wordOf(seq, i, salt) >>> 0;
 }
 
 /** Write the pattern into [addr, addr+len); `first` is the word index of addr within the buffer. */
 export function fillPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): void {
   const words = len >>> 2;
-  let w = patternWord(seq, first, salt);
+  let w = wordOf(seq, first, salt);
   if ((addr & 3) === 0) {
-    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) mem.st32(addr + 4 * i, w);
+    for (let i = 0; i < words; i++, w = (w + K_WORD) | 0) mem.st32(addr + 4 * i, w);
   } else {
-    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) {
+    for (let i = 0; i < words; i++, w = (w + K_WORD) | 0) {
       const a = addr + 4 * i;
       mem.st8(a, w & 0xff); mem.st8(a + 1, (w >>> 8) & 0xff); mem.st8(a + 2, (w >>> 16) & 0xff); mem.st8(a + 3, w >>> 24);
     }
@@ -37,13 +41,13 @@ export function fillPattern(mem: MemoryOps, addr: number, len: number, seq: numb
 /** True when [addr, addr+len) holds the pattern. */
 export function checkPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): boolean {
   const words = len >>> 2;
-  let w = patternWord(seq, first, salt);
+  let w = wordOf(seq, first, salt);
   if ((addr & 3) === 0) {
-    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) if (mem.ld32(addr + 4 * i) !== w) return false;
+    for (let i = 0; i < words; i++, w = (w + K_WORD) | 0) if ((mem.ld32(addr + 4 * i) | 0) !== w) return false;
   } else {
-    for (let i = 0; i < words; i++, w = (w + K_WORD) >>> 0) {
+    for (let i = 0; i < words; i++, w = (w + K_WORD) | 0) {
       const a = addr + 4 * i;
-      const v = (mem.ld8(a) | (mem.ld8(a + 1) << 8) | (mem.ld8(a + 2) << 16) | (mem.ld8(a + 3) << 24)) >>> 0;
+      const v = mem.ld8(a) | (mem.ld8(a + 1) << 8) | (mem.ld8(a + 2) << 16) | (mem.ld8(a + 3) << 24);
       if (v !== w) return false;
     }
   }
