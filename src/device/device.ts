@@ -115,19 +115,29 @@ export class VirtioDevice implements Side {
     let budget = tr.window - tr.inFlight;
     if (budget > this.cfg.popBudget) budget = this.cfg.popBudget;
     const c = this.chain;
+    const stats = this.report.stats;
     let popped = 0;
+    let completed = 0;
+    // Counters go to the shared stats once per round, not per buffer (the runner's stall watch
+    // reads them; an IN_ORDER fault stalls inside the loop, so they are brought up to date first).
+    let counted = 0;
     while (popped < budget && ring.pollAvail()) {
       ring.popChain(c);
       const seq = tr.makeAvailable(c.id, c.weight, c.writeCapacity);
       popped++;
-      // Counted here as they happen (the runner's stall watch reads them), without a call per buffer.
-      this.report.stats[V_POPPED]++;
       if (this.faults.next()) {
+        stats[V_POPPED] += popped - counted;
+        stats[V_COMPLETED] += completed;
+        counted = popped;
+        completed = 0;
         this.onFault(c, seq);
         continue;
       }
       this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      completed++;
     }
+    stats[V_POPPED] += popped - counted;
+    stats[V_COMPLETED] += completed;
     this.flushPending();
     this.publish();
     return progress + popped;
@@ -152,6 +162,7 @@ export class VirtioDevice implements Side {
       this.control.setState(CTL_DEVICE_STATE, SideState.Running);
       this.report.resolved(c.id, seq, this.clock() - t0);
       this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      this.report.stats[V_COMPLETED]++;
       return;
     }
     // none / PARTIAL_ORDER: park the buffer (with a copy of its chain) and go on.
@@ -186,6 +197,7 @@ export class VirtioDevice implements Side {
       this.complete(id, len);
       done++;
     }
+    this.report.stats[V_COMPLETED] += done;
     return done;
   }
 
@@ -218,7 +230,6 @@ export class VirtioDevice implements Side {
 
   /** A buffer is done: write its used entry now, or hold it for a batch, as the ordering allows. */
   private complete(id: number, len: number): void {
-    this.report.stats[V_COMPLETED]++;
     if (this.order === 'in-order' || (this.order === 'partial' && this.fCount === 0 && this.tracker.lastFlush)) {
       // In order since the last flush point: hold it; one entry will stand for the batch.
       this.pCount++;
