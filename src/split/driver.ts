@@ -33,6 +33,9 @@ export class SplitDriverRing implements DriverRing {
   private readonly indirect: boolean;
   /** IN_ORDER: descriptors are taken in ring order (digest "IN_ORDER"). */
   private readonly ringOrderAlloc: boolean;
+  private readonly poolBase: number;
+  private readonly bufferStride: number;
+  private readonly segmentStride: number;
 
   // Free descriptors. Shadow `next` links and chain shapes are driver-private: never re-read
   // from the descriptor table, which a device could in principle have scribbled on.
@@ -71,6 +74,9 @@ export class SplitDriverRing implements DriverRing {
     this.eventIdx = features.eventIdx;
     this.indirect = features.indirect;
     this.ringOrderAlloc = features.order === 'in-order';
+    this.poolBase = guest.poolBase;
+    this.bufferStride = guest.bufferStride;
+    this.segmentStride = guest.segmentStride;
     this.descNext = new Uint16Array(this.n);
     for (let i = 0; i < this.n; i++) this.descNext[i] = (i + 1) & this.mask;
     this.chainLen = new Uint16Array(this.n);
@@ -89,7 +95,7 @@ export class SplitDriverRing implements DriverRing {
   weightOf(_id: number): number { return 1; }
 
   segmentAddr(id: number, k: number): number {
-    return this.guest.poolBase + id * this.guest.bufferStride + k * this.guest.segmentStride;
+    return this.poolBase + id * this.bufferStride + k * this.segmentStride;
   }
 
   private takeDesc(): number {
@@ -139,16 +145,8 @@ export class SplitDriverRing implements DriverRing {
       for (let k = 0; k < segments; k++) {
         const last = k === segments - 1;
         const next = last ? 0 : this.peekDesc();
-        const d = this.descBase + cur * SPLIT_DESC_SIZE;
-        const addr = this.segmentAddr(head, k);
-        const flags = (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT);
-        // Write only what changed: a descriptor reused with the same contents (the usual case with
-        // fixed buffers) is then never invalidated in the device's cache. The bytes in guest memory
-        // are exactly what a full write would leave (2.7.13.1); the device cannot tell.
-        if (mem.ld64(d + SPLIT_DESC_ADDR) !== addr) mem.st64(d + SPLIT_DESC_ADDR, addr);
-        if (mem.ld32(d + SPLIT_DESC_LEN) !== bytes) mem.st32(d + SPLIT_DESC_LEN, bytes);
-        if (mem.ld16(d + SPLIT_DESC_FLAGS) !== flags) mem.st16(d + SPLIT_DESC_FLAGS, flags);
-        if (mem.ld16(d + SPLIT_DESC_NEXT) !== next) mem.st16(d + SPLIT_DESC_NEXT, next);
+        this.writeDesc(this.descBase + cur * SPLIT_DESC_SIZE, this.segmentAddr(head, k), bytes,
+          (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT), next);
         tail = cur;
         if (!last) cur = this.takeDesc();
       }
@@ -160,6 +158,21 @@ export class SplitDriverRing implements DriverRing {
     if (mem.ld16(slot) !== head) mem.st16(slot, head);
     this.availIdx = (this.availIdx + 1) & 0xffff;
     return head;
+  }
+
+  /**
+   * Write one descriptor, only the fields that changed: a descriptor reused with the same contents
+   * (the usual case with fixed buffers) is then never invalidated in the device's cache. The bytes
+   * in guest memory are exactly what a full write would leave (2.7.13.1); the device cannot tell.
+   * Guest addresses are below 2^30 (MAX_GUEST_BYTES), so addr's high word is 0 and the compare
+   * stays in 32-bit integers.
+   */
+  private writeDesc(d: number, addr: number, len: number, flags: number, next: number): void {
+    const mem = this.mem;
+    if (mem.ld32(d + SPLIT_DESC_ADDR) !== addr || mem.ld32(d + SPLIT_DESC_ADDR + 4) !== 0) mem.st64(d + SPLIT_DESC_ADDR, addr);
+    if (mem.ld32(d + SPLIT_DESC_LEN) !== len) mem.st32(d + SPLIT_DESC_LEN, len);
+    if (mem.ld16(d + SPLIT_DESC_FLAGS) !== flags) mem.st16(d + SPLIT_DESC_FLAGS, flags);
+    if (mem.ld16(d + SPLIT_DESC_NEXT) !== next) mem.st16(d + SPLIT_DESC_NEXT, next);
   }
 
   publish(): void {
