@@ -29,6 +29,11 @@ export interface RunConfig {
   publishBatch: number;
   popBudget: number;
   spinBeforeWait: number;
+  /**
+   * Poll mode: after a round that found nothing, pause this many relax iterations (Atomics.pause
+   * where the engine has it) before polling the ring again (0 = poll back to back).
+   */
+  pollBackoff: number;
   indirectMin: number;
   segMax: number;
   /** Event log records per side (power of two). */
@@ -93,6 +98,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   publishBatch: 64,
   popBudget: 64,
   spinBeforeWait: 200,
+  pollBackoff: 200,
   indirectMin: 2,
   segMax: 64,
   eventLogRecords: 1 << 18,
@@ -136,6 +142,7 @@ export function validateConfig(c: RunConfig): RunConfig {
   intIn('--publish-batch', c.publishBatch, 1, 1 << 16);
   intIn('--pop-budget', c.popBudget, 1, 1 << 16);
   intIn('--spin', c.spinBeforeWait, 1, 1 << 30);
+  intIn('--poll-backoff', c.pollBackoff, 0, 1 << 20);
   if (!(c.wakeTimeoutMs > 0)) bad(`wake timeout must be positive, got ${c.wakeTimeoutMs}`);
   if (!(c.stallTimeoutMs >= 0)) bad(`--stall-timeout-ms must be >= 0, got ${c.stallTimeoutMs}`);
   const usesIndirect = c.indirect && c.segments >= c.indirectMin;
