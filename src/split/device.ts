@@ -57,14 +57,20 @@ export class SplitDeviceRing implements DeviceRing {
       // 2.7.13.3 mirrored: read avail.idx, read barrier, then the ring entries.
       const idx = this.mem.ld16Acquire(this.availBase + AVAIL_IDX);
       if (idx !== this.availIdxShadow) {
-        const ahead = (idx - this.lastAvail) & 0xffff;
-        if (ahead > this.n) {
-          throw new VqError('AVAIL_IDX_JUMP', 'device', `avail.idx moved to ${idx}: ${ahead} buffers past last_avail ${this.lastAvail}, more than the queue size ${this.n}`, { availIdx: idx, lastAvail: this.lastAvail });
-        }
+        if (((idx - this.lastAvail) & 0xffff) > this.n) throw this.idxJump(idx);
         this.availIdxShadow = idx;
       }
     }
     return this.lastAvail !== this.availIdxShadow;
+  }
+
+  private idxJump(idx: number): VqError {
+    const ahead = (idx - this.lastAvail) & 0xffff;
+    return new VqError('AVAIL_IDX_JUMP', 'device', `avail.idx moved to ${idx}: ${ahead} buffers past last_avail ${this.lastAvail}, more than the queue size ${this.n}`, { availIdx: idx, lastAvail: this.lastAvail });
+  }
+
+  private badHead(head: number): VqError {
+    return new VqError('AVAIL_BAD_HEAD', 'device', `avail.ring names head ${head}, queue size is ${this.n}`, { head });
   }
 
   popChain(chain: Chain): void {
@@ -72,7 +78,7 @@ export class SplitDeviceRing implements DeviceRing {
     const n = this.n;
     const head = mem.ld16(this.availBase + AVAIL_RING + (this.lastAvail & this.mask) * 2);
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
-    if (head >= n) throw new VqError('AVAIL_BAD_HEAD', 'device', `avail.ring names head ${head}, queue size is ${n}`, { head });
+    if (head >= n) throw this.badHead(head);
     chain.id = head;
     chain.weight = 1;
     // The common buffer: one descriptor, no NEXT, no INDIRECT. Same rules as the walk below (for
@@ -83,6 +89,13 @@ export class SplitDeviceRing implements DeviceRing {
       chain.one(mem.ld64(d0 + SPLIT_DESC_ADDR), mem.ld32(d0 + SPLIT_DESC_LEN), (flags0 & VIRTQ_DESC_F_WRITE) !== 0);
       return;
     }
+    this.walkChain(chain, head);
+  }
+
+  /** The general case: a NEXT chain (loop, range and length rules) or an indirect descriptor. */
+  private walkChain(chain: Chain, head: number): void {
+    const mem = this.mem;
+    const n = this.n;
     chain.reset();
     let i = head;
     for (let count = 0; ; count++) {

@@ -117,8 +117,21 @@ export class SplitDriverRing implements DriverRing {
   }
 
   add(nRead: number, nWrite: number): number {
-    const mem = this.mem;
     const segments = nRead + nWrite;
+    if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) return this.addChain(nRead, segments);
+    // The common buffer, one direct descriptor: kept small so that the driver's loop inlines it.
+    const head = this.takeDesc();
+    this.writeDesc(this.descBase + head * SPLIT_DESC_SIZE, this.poolBase + head * this.bufferStride, this.opts.segmentBytes,
+      nRead === 0 ? VIRTQ_DESC_F_WRITE : 0, 0);
+    this.chainLen[head] = 1;
+    this.chainTail[head] = head;
+    this.pushAvail(head);
+    return head;
+  }
+
+  /** A chain of several descriptors, or one indirect descriptor pointing at a table (2.7.5.3). */
+  private addChain(nRead: number, segments: number): number {
+    const mem = this.mem;
     const bytes = this.opts.segmentBytes;
     const useIndirect = this.indirect && segments >= this.opts.indirectMin;
     const head = this.takeDesc();
@@ -153,11 +166,15 @@ export class SplitDriverRing implements DriverRing {
       this.chainLen[head] = segments;
     }
     this.chainTail[head] = tail;
-    // The head goes into the next avail.ring slot; avail.idx moves only in publish().
-    const slot = this.availBase + AVAIL_RING + (this.availIdx & this.mask) * 2;
-    if (mem.ld16(slot) !== head) mem.st16(slot, head);
-    this.availIdx = (this.availIdx + 1) & 0xffff;
+    this.pushAvail(head);
     return head;
+  }
+
+  /** The head goes into the next avail.ring slot (if it is not there already); avail.idx moves only in publish(). */
+  private pushAvail(head: number): void {
+    const slot = this.availBase + AVAIL_RING + (this.availIdx & this.mask) * 2;
+    if (this.mem.ld16(slot) !== head) this.mem.st16(slot, head);
+    this.availIdx = (this.availIdx + 1) & 0xffff;
   }
 
   /**
@@ -194,10 +211,7 @@ export class SplitDriverRing implements DriverRing {
     if (this.lastUsed === this.usedIdxShadow) {
       const idx = this.mem.ld16Acquire(this.usedBase + USED_IDX);
       if (idx !== this.usedIdxShadow) {
-        const ahead = (idx - this.lastUsed) & 0xffff;
-        if (ahead > this.inFlight()) {
-          throw new VqError('USED_IDX_JUMP', 'driver', `used.idx moved to ${idx}, ${ahead} entries past last_used ${this.lastUsed} with only ${this.inFlight()} buffers in flight`, { usedIdx: idx, lastUsed: this.lastUsed });
-        }
+        if (((idx - this.lastUsed) & 0xffff) > this.inFlight()) throw this.idxJump(idx);
         this.usedIdxShadow = idx;
       }
     }
@@ -209,11 +223,19 @@ export class SplitDriverRing implements DriverRing {
     this.usedId = this.mem.ld16(e + USED_ELEM_ID);
     const flags = this.mem.ld16(e + USED_ELEM_FLAGS);
     this.usedLen = this.mem.ld32(e + USED_ELEM_LEN);
-    if ((flags & ~VIRTQ_USED_ELEM_F_FLUSH) !== 0) {
-      // Before the proposal these 16 bits were the upper half of a le32 id: non-zero = id out of range.
-      throw new VqError('USED_BAD_FLAGS', 'driver', `used entry flags 0x${flags.toString(16)} (only FLUSH 0x8000 is defined)`, { id: this.usedId, flags, lastUsed: this.lastUsed });
-    }
+    // Before the proposal these 16 bits were the upper half of a le32 id: non-zero = id out of range.
+    if ((flags & ~VIRTQ_USED_ELEM_F_FLUSH) !== 0) throw this.badFlags(flags);
     this.usedFlush = flags !== 0;
+  }
+
+  // Errors built out of line: pollUsed and readUsed stay small enough to inline into reclaim.
+  private idxJump(idx: number): VqError {
+    const ahead = (idx - this.lastUsed) & 0xffff;
+    return new VqError('USED_IDX_JUMP', 'driver', `used.idx moved to ${idx}, ${ahead} entries past last_used ${this.lastUsed} with only ${this.inFlight()} buffers in flight`, { usedIdx: idx, lastUsed: this.lastUsed });
+  }
+
+  private badFlags(flags: number): VqError {
+    return new VqError('USED_BAD_FLAGS', 'driver', `used entry flags 0x${flags.toString(16)} (only FLUSH 0x8000 is defined)`, { id: this.usedId, flags, lastUsed: this.lastUsed });
   }
 
   consumeUsed(weight: number): void {
