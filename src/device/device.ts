@@ -209,6 +209,11 @@ export class VirtioDevice implements Side {
       if (this.cfg.verifyData) fillPattern(this.mem, addr[base], l, seq, SALT_IN, 0);
       return l;
     }
+    return this.processChain(addr, len, write, base, n, id, seq);
+  }
+
+  /** Several segments (or one readable): check each readable one, fill each writable one. */
+  private processChain(addr: Float64Array, len: Uint32Array, write: Uint8Array, base: number, n: number, id: number, seq: number): number {
     let written = 0;
     let rWord = 0;
     let wWord = 0;

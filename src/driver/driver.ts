@@ -215,6 +215,11 @@ export class VirtioDriver implements Side {
       if (n > 0 && !checkPattern(this.mem, this.ring.segmentAddr(id, this.cfg.readable), n, seq, SALT_IN, 0)) this.report.driverCorrupt(id, seq);
       return;
     }
+    this.checkWritableChain(id, seq, len);
+  }
+
+  private checkWritableChain(id: number, seq: number, len: number): void {
+    const bytes = this.cfg.segmentBytes;
     let left = len < 0 ? this.cfg.writable * bytes : len;
     let word = 0;
     for (let k = 0; k < this.cfg.writable && left > 0; k++) {

@@ -110,15 +110,7 @@ export class UsedTracker {
 
   /** Record that buffer `id` was made available (next in available order). */
   makeAvailable(id: number, weight: number, capacity: number): number {
-    if (!(id >= 0 && id < this.maxId)) {
-      throw new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} out of range 0..${this.maxId - 1}`, { id });
-    }
-    if (this.live(id)) {
-      throw new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} made available while still outstanding`, { id });
-    }
-    if (((this.tail - this.head) >>> 0) >= this.window) {
-      throw new VqError('AVAIL_IDX_JUMP', this.side, `more than ${this.window} buffers in flight`, { id });
-    }
+    if (!(id >= 0 && id < this.maxId) || this.live(id) || ((this.tail - this.head) >>> 0) >= this.window) throw this.availError(id);
     const seq = this.tail;
     const i = seq & this.mask;
     // doneAt is already 0 here: it is 1 only between head and tail, and head clears what it passes.
@@ -133,6 +125,40 @@ export class UsedTracker {
     }
     this.tail = (seq + 1) >>> 0;
     return seq;
+  }
+
+  // The errors are built out of line (the checks stay in the hot functions): small hot functions
+  // are what V8 inlines into the drivers' and devices' loops.
+
+  /** Why makeAvailable(id) is refused, in the order the rules are checked. */
+  private availError(id: number): VqError {
+    if (!(id >= 0 && id < this.maxId)) return new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} out of range 0..${this.maxId - 1}`, { id });
+    if (this.live(id)) return new VqError('AVAIL_BAD_HEAD', this.side, `buffer id ${id} made available while still outstanding`, { id });
+    return new VqError('AVAIL_IDX_JUMP', this.side, `more than ${this.window} buffers in flight`, { id });
+  }
+
+  /** Why onUsed(id, flush, len) is refused, in the order the rules are checked. */
+  private usedError(id: number, flush: boolean, len: number): VqError {
+    if (!(id >= 0 && id < this.maxId)) {
+      return new VqError('USED_BAD_ID', this.side, `used id ${id} out of range 0..${this.maxId - 1}`, { id, entry: this.entries });
+    }
+    if (!this.live(id)) {
+      // Not outstanding. A seq left behind (not NONE) means a batch completed it without naming it.
+      const skipped = this.seqOf[id] !== NONE;
+      const code = skipped ? 'USED_OUT_OF_ORDER' : 'USED_ID_NOT_OUTSTANDING';
+      const why = skipped ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
+      return new VqError(code, this.side, `used id ${id} ${why}`, { id, entry: this.entries });
+    }
+    if (len > this.capacityOf[id] || len < 0) {
+      return new VqError('USED_BAD_LEN', this.side, `used len ${len} exceeds writable capacity ${this.capacityOf[id]} of id ${id}`, { id, len, entry: this.entries });
+    }
+    return new VqError('USED_FLUSH_WITHOUT_FEATURE', this.side, `FLUSH set on id ${id} but VIRTIO_F_PARTIAL_ORDER was not negotiated`, { id, entry: this.entries });
+  }
+
+  private holeError(id: number): VqError {
+    return new VqError('USED_FLUSH_WITH_HOLE', this.side,
+      `FLUSH on id ${id} while buffer id ${this.idAt[this.head & this.mask]} (made available earlier) is still outstanding`,
+      { id, entry: this.entries, holeAtSeq: this.head, holeId: this.idAt[this.head & this.mask] });
   }
 
   /** The first weight other than 1: from now on keep the running sums (until then the sum before seq is seq). */
@@ -160,23 +186,10 @@ export class UsedTracker {
    * weight/batch. Throws a typed VqError when the entry breaks a rule.
    */
   onUsed(id: number, flush: boolean, len: number): number {
-    if (!(id >= 0 && id < this.maxId)) {
-      throw new VqError('USED_BAD_ID', this.side, `used id ${id} out of range 0..${this.maxId - 1}`, { id, entry: this.entries });
-    }
+    if (!(id >= 0 && id < this.maxId)) throw this.usedError(id, flush, len);
     const s = this.seqOf[id];
-    if (s === NONE || ((s - this.head) >>> 0) >= ((this.tail - this.head) >>> 0) || this.idAt[s & this.mask] !== id) {
-      // Not outstanding. A seq left behind (not NONE) means a batch completed it without naming it.
-      const skipped = s !== NONE;
-      const code = skipped ? 'USED_OUT_OF_ORDER' : 'USED_ID_NOT_OUTSTANDING';
-      const why = skipped ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
-      throw new VqError(code, this.side, `used id ${id} ${why}`, { id, entry: this.entries });
-    }
-    if (len > this.capacityOf[id] || len < 0) {
-      throw new VqError('USED_BAD_LEN', this.side, `used len ${len} exceeds writable capacity ${this.capacityOf[id]} of id ${id}`, { id, len, entry: this.entries });
-    }
-    if (flush && !this.flushAllowed) {
-      throw new VqError('USED_FLUSH_WITHOUT_FEATURE', this.side, `FLUSH set on id ${id} but VIRTIO_F_PARTIAL_ORDER was not negotiated`, { id, entry: this.entries });
-    }
+    if (s === NONE || ((s - this.head) >>> 0) >= ((this.tail - this.head) >>> 0) || this.idAt[s & this.mask] !== id ||
+      len > this.capacityOf[id] || len < 0 || (flush && !this.flushAllowed)) throw this.usedError(id, flush, len);
     const batchMode = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
     if (batchMode) {
       // Batch from the flush point (head) through id. Under IN_ORDER nothing ahead is ever done;
@@ -211,11 +224,7 @@ export class UsedTracker {
         this.doneAt[s & this.mask] = 1;
         this.completedAhead++;
       }
-      if (flush && this.completedAhead !== 0) {
-        throw new VqError('USED_FLUSH_WITH_HOLE', this.side,
-          `FLUSH on id ${id} while buffer id ${this.idAt[this.head & this.mask]} (made available earlier) is still outstanding`,
-          { id, entry: this.entries, holeAtSeq: this.head, holeId: this.idAt[this.head & this.mask] });
-      }
+      if (flush && this.completedAhead !== 0) throw this.holeError(id);
     }
     this.lastFlush = flush;
     this.entries++;

@@ -34,11 +34,8 @@ export class Chain {
    * first descriptor: the DMA window).
    */
   one(addr: number, len: number, writable: boolean): void {
-    if (this.maxSegments < 1) throw new VqError('DESC_CHAIN_TOO_LONG', 'device', `chain longer than ${this.maxSegments} descriptors`, { id: this.id });
-    if (!inDmaWindow(addr, len, this.dmaStart, this.memSize)) {
-      throw new VqError('DESC_ADDR_OUT_OF_RANGE', 'device',
-        `descriptor [${addr}, ${addr}+${len}) outside guest memory's DMA window [${this.dmaStart}, ${this.memSize})`, { addr, len });
-    }
+    if (this.maxSegments < 1) throw this.tooLong();
+    if (!inDmaWindow(addr, len, this.dmaStart, this.memSize)) throw this.outOfWindow(addr, len);
     this.n = 1;
     this.addr[0] = addr;
     this.len[0] = len;
@@ -55,16 +52,11 @@ export class Chain {
 
   /** Append one data descriptor, enforcing ordering, range and length rules. */
   add(addr: number, len: number, writable: boolean): void {
-    if (this.n >= this.maxSegments) {
-      throw new VqError('DESC_CHAIN_TOO_LONG', 'device', `chain longer than ${this.maxSegments} descriptors`, { id: this.id });
-    }
+    if (this.n >= this.maxSegments) throw this.tooLong();
     if (!writable && this.nWrite > 0) {
       throw new VqError('DESC_WRITE_BEFORE_READ', 'device', `readable descriptor after a writable one (segment ${this.n})`, { segment: this.n });
     }
-    if (!inDmaWindow(addr, len, this.dmaStart, this.memSize)) {
-      throw new VqError('DESC_ADDR_OUT_OF_RANGE', 'device',
-        `descriptor [${addr}, ${addr}+${len}) outside guest memory's DMA window [${this.dmaStart}, ${this.memSize})`, { addr, len });
-    }
+    if (!inDmaWindow(addr, len, this.dmaStart, this.memSize)) throw this.outOfWindow(addr, len);
     const i = this.n++;
     this.addr[i] = addr;
     this.len[i] = len;
@@ -73,6 +65,16 @@ export class Chain {
       this.nWrite++;
       this.writeCapacity += len;
     }
+  }
+
+  // Errors built out of line keep one() and add() small enough to inline into the pop loops.
+  private tooLong(): VqError {
+    return new VqError('DESC_CHAIN_TOO_LONG', 'device', `chain longer than ${this.maxSegments} descriptors`, { id: this.id });
+  }
+
+  private outOfWindow(addr: number, len: number): VqError {
+    return new VqError('DESC_ADDR_OUT_OF_RANGE', 'device',
+      `descriptor [${addr}, ${addr}+${len}) outside guest memory's DMA window [${this.dmaStart}, ${this.memSize})`, { addr, len });
   }
 
   /** Rules for a descriptor that points to an indirect table (2.7.5.3 / 2.8.6); returns its entry count. */
