@@ -27,12 +27,12 @@ export interface BenchPlan {
 
 export const QUICK_PLAN: BenchPlan = {
   rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.01], faultLatenciesUs: [50],
-  queueSizes: [256], notify: ['poll'], buffers: 600_000, repeat: 3, seed: 1, extras: true, peerMessages: 3_000_000,
+  queueSizes: [256], notify: ['poll'], buffers: 1_500_000, repeat: 3, seed: 1, extras: true, peerMessages: 3_000_000,
 };
 
 export const FULL_PLAN: BenchPlan = {
   rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.001, 0.01, 0.05], faultLatenciesUs: [10, 50],
-  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 1_000_000, repeat: 3, seed: 1, extras: true, peerMessages: 10_000_000,
+  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 2_000_000, repeat: 3, seed: 1, extras: true, peerMessages: 10_000_000,
 };
 
 export interface Stat { median: number; min: number; max: number }
