@@ -28,6 +28,7 @@ export function runCommand(): Command {
     .option('--stall-timeout-ms <ms>', 'a run with no progress this long fails as STALL (0: derived from the fault latency)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
     .option('--poll-backoff <n>', 'poll mode: relax iterations after an idle round before polling the ring again (0: back to back)', intArg('--poll-backoff', 0, 1 << 20), d.pollBackoff)
+    .option('--spin-us <us>', 'wait mode: how long an idle side keeps polling before it sleeps (µs)', intArg('--spin-us', 0, 1_000_000), d.spinUs)
     .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see README: the side contract)", '')
     .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)", '')
     .option('--trace-out <file>', 'write a Chrome Trace Event / Perfetto JSON trace (open in ui.perfetto.dev or chrome://tracing)', '')
@@ -71,6 +72,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         stallTimeoutMs: o.stallTimeoutMs as number,
         publishBatch: o.publishBatch as number,
         pollBackoff: o.pollBackoff as number,
+        spinUs: o.spinUs as number,
         check: o.check as boolean,
         verifyData: o.verifyData as boolean,
         deviceFeatures: o.deviceFeatures as string,

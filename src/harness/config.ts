@@ -34,6 +34,14 @@ export interface RunConfig {
    * where the engine has it) before polling the ring again (0 = poll back to back).
    */
   pollBackoff: number;
+  /**
+   * Wait mode: an idle side goes on polling for at least this long (µs) before it sleeps. On a
+   * shared 2-vCPU VM a side is often off-CPU for longer than a wake-up takes, and a peer that
+   * sleeps sooner makes both sides take turns sleeping (split IN_ORDER, 1.5 M buffers: spin 50 µs
+   * 0.8–1.3 M/s with ~4 500 sleeps per side; 200 µs 2.3–6.2 M/s; 1 000 µs 7.0–7.8 M/s, 31–52
+   * sleeps). A count of rounds alone (spinBeforeWait) also shrinks as rounds get cheaper.
+   */
+  spinUs: number;
   indirectMin: number;
   segMax: number;
   /** Event log records per side (power of two). */
@@ -99,6 +107,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   popBudget: 64,
   spinBeforeWait: 200,
   pollBackoff: 200,
+  spinUs: 1000,
   indirectMin: 2,
   segMax: 64,
   eventLogRecords: 1 << 18,
@@ -143,6 +152,7 @@ export function validateConfig(c: RunConfig): RunConfig {
   intIn('--pop-budget', c.popBudget, 1, 1 << 16);
   intIn('--spin', c.spinBeforeWait, 1, 1 << 30);
   intIn('--poll-backoff', c.pollBackoff, 0, 1 << 20);
+  if (!(c.spinUs >= 0 && c.spinUs <= 1_000_000)) bad(`--spin-us must be in [0, 1e6], got ${c.spinUs}`);
   if (!(c.wakeTimeoutMs > 0)) bad(`wake timeout must be positive, got ${c.wakeTimeoutMs}`);
   if (!(c.stallTimeoutMs >= 0)) bad(`--stall-timeout-ms must be >= 0, got ${c.stallTimeoutMs}`);
   const usesIndirect = c.indirect && c.segments >= c.indirectMin;

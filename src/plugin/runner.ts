@@ -30,20 +30,26 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
   const sleepsIdx = device ? V_SLEEPS : D_SLEEPS;
   const db = ctx.doorbell;
   const cfg = ctx.config;
-  // A polling device checks parked faults on every idle round; everyone else spins a while first.
+  // A polling device checks parked faults on every idle round; everyone else spins a while first
+  // (in wait mode: spinBeforeWait rounds and spinUs µs, relaxing between polls as in poll mode).
   const spin = db.mode === 'poll' ? (device ? 1 : Infinity) : cfg.spinBeforeWait;
   const backoff = cfg.pollBackoff ?? 0;
+  const spinMs = (cfg.spinUs ?? 0) / 1000;
   control.setState(stateWord, SideState.Running);
   side.start();
   let idle = 0;
+  let idleSince = 0;
   for (;;) {
     if (ctx.stopRequested()) break;
     if (side.step() !== 0) { idle = 0; continue; }
     if (side.finished) break;
-    if (backoff > 0 && db.mode === 'poll') relax(backoff);
+    if (backoff > 0) relax(backoff);
+    if (idle === 0 && spinMs > 0 && db.mode === 'wait') idleSince = ctx.clock();
     if (++idle < spin) continue;
+    if (db.mode === 'poll') { idle = 0; continue; }
+    // Wait mode: sleep only after spinning both `spin` rounds and spinUs.
+    if (spinMs > 0 && ctx.clock() - idleSince < spinMs) continue;
     idle = 0;
-    if (db.mode === 'poll') continue;
     // Wait mode: never sleep past the next parked fault's resolve time.
     let timeout = cfg.wakeTimeoutMs;
     let boundByFault = false;
