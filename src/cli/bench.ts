@@ -58,8 +58,18 @@ export function benchCommand(): Command {
       if (o.buffers !== undefined) plan.buffers = o.buffers;
       const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {what}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
       let started = false;
+      // Without a terminal (CI, nohup, a pipe): one plain line on stderr at most every 15 s.
+      const t0 = Date.now();
+      let lastLine = t0;
       const r = await runBench(plan, (done, total, what) => {
-        if (!bar) return;
+        if (!bar) {
+          const now = Date.now();
+          if (now - lastLine >= 15_000 || done === total) {
+            lastLine = now;
+            process.stderr.write(`bench: ${done}/${total} runs, ${Math.round((now - t0) / 1000)} s: ${what}\n`);
+          }
+          return;
+        }
         if (!started) { bar.start(total, done, { what }); started = true; } else bar.update(done, { what });
       });
       bar?.stop();
