@@ -27,7 +27,7 @@ export function runCommand(): Command {
     .option('--timeout-s <s>', 'end the run (as a failure) after this long', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
     .option('--stall-timeout-ms <ms>', 'a run with no progress this long fails as STALL (0: derived from the fault latency)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
-    .option('--poll-backoff <n>', 'poll mode: relax iterations after an idle round before polling the ring again (0: back to back)', intArg('--poll-backoff', 0, 1 << 20), d.pollBackoff)
+    .option('--poll-backoff <n>', 'relax iterations after an idle round before polling the ring again (poll mode and wait mode\'s spin; 0: back to back)', intArg('--poll-backoff', 0, 1 << 20), d.pollBackoff)
     .option('--spin-us <us>', 'wait mode: how long an idle side keeps polling before it sleeps (µs)', intArg('--spin-us', 0, 1_000_000), d.spinUs)
     .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see README: the side contract)", '')
     .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)", '')

@@ -30,8 +30,8 @@ export interface RunConfig {
   popBudget: number;
   spinBeforeWait: number;
   /**
-   * Poll mode: after a round that found nothing, pause this many relax iterations (Atomics.pause
-   * where the engine has it) before polling the ring again (0 = poll back to back).
+   * After a round that found nothing (poll mode, and wait mode's spin before sleeping), relax this
+   * many iterations of register arithmetic before polling the ring again (0 = poll back to back).
    */
   pollBackoff: number;
   /**

@@ -11,13 +11,13 @@ import { CTL_DEVICE_STATE, CTL_DRIVER_STATE, D_SLEEPS, SideState, V_SLEEPS, type
 let relaxSink = 0;
 
 /**
- * Poll mode's back-off: `n` iterations of a little register arithmetic (~1 ns each). An idle side
+ * The idle back-off (poll mode, and wait mode's spin before sleeping): `n` iterations of a little register arithmetic (~1 ns each). An idle side
  * that polls back to back keeps pulling the ring's index line (split avail.idx / used.idx share a
  * line with the first ring entries) out of the busy side's cache while it writes; a pause of a few
  * hundred ns between polls is short next to a batch of work and leaves the line alone. Not
  * Atomics.pause (Node 24 only): its cost per call differs tenfold between CPUs.
  */
-export function relax(n: number): void {
+function relax(n: number): void {
   let x = relaxSink;
   for (let i = 0; i < n; i++) x = (Math.imul(x, 31) + i) | 0;
   relaxSink = x;
