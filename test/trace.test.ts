@@ -112,6 +112,22 @@ describe('trace export (Chrome Trace Event / Perfetto JSON)', () => {
     expect(t.metadata.seed).toBe(DEFAULT_CONFIG.seed);
   });
 
+  it("a user's device module gets the same trace: buffers, faults, and an arrow for every kick and interrupt", async () => {
+    // The runner stamps each round's time for every side: the example device knows nothing of tracing.
+    const out = join(dir, 'run-user-device.json');
+    const deviceModule = new URL('../examples/minimal-device.mjs', import.meta.url).pathname;
+    const r = await runThreaded({ ...DEFAULT_CONFIG, order: 'none', buffers: 6000, queueSize: 64, notify: 'wait', faultRate: 0.02, faultLatencyUs: 40, deviceModule, traceOut: out });
+    expect(r.ok).toBe(true);
+    expect(r.kicks).toBeGreaterThan(0);
+    const t = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: TraceEvent[] };
+    validate(t.traceEvents);
+    const count = (ph: string, cat: string, name?: string): number => t.traceEvents.filter((e) => e.ph === ph && e.cat === cat && (name === undefined || e.name === name)).length;
+    expect(count('b', 'buffer')).toBe(6000);
+    expect(count('b', 'fault')).toBe(r.faults);
+    expect(count('s', 'notify', 'kick')).toBeGreaterThanOrEqual(0.95 * r.kicks);
+    expect(count('s', 'notify', 'interrupt')).toBeGreaterThanOrEqual(0.95 * r.interrupts);
+  });
+
   it('is bounded on long runs: a window of the last events, dropped count in the metadata', async () => {
     const out = join(dir, 'bounded.json');
     const r = await runThreaded({ ...DEFAULT_CONFIG, buffers: 30000, traceOut: out, traceMaxEvents: 2000 });

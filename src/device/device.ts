@@ -108,7 +108,6 @@ export class VirtioDevice implements Side {
   step(): number {
     const ring = this.ring;
     let progress = 0;
-    this.report.time();
     if (this.fCount > 0) progress += this.resolveDue(this.clock());
     const tr = this.tracker;
     // The window bound, once: popping only ever adds to what is in flight.

@@ -84,7 +84,6 @@ export class VirtioDriver implements Side {
     const segments = cfg.readable + cfg.writable;
     const capacity = cfg.writable * cfg.segmentBytes;
     const tr = this.tracker;
-    this.report.time();
     // The batch bound, once: buffers left, the publish batch and the ordering window.
     let room = cfg.buffers - this.made;
     if (room > cfg.publishBatch) room = cfg.publishBatch;

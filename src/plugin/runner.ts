@@ -30,6 +30,7 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
   const sleepsIdx = device ? V_SLEEPS : D_SLEEPS;
   const db = ctx.doorbell;
   const cfg = ctx.config;
+  const report = ctx.report;
   // A polling device checks parked faults on every idle round; everyone else spins a while first
   // (in wait mode: spinBeforeWait rounds and spinUs µs, relaxing between polls as in poll mode).
   const spin = db.mode === 'poll' ? (device ? 1 : Infinity) : cfg.spinBeforeWait;
@@ -41,6 +42,9 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
   let idleSince = 0;
   for (;;) {
     if (ctx.stopRequested()) break;
+    // Tracing: each round's records carry the round's time. Stamped here, for every side alike (a
+    // user's module need not know about it); written only before a round's first record.
+    report.time();
     if (side.step() !== 0) { idle = 0; continue; }
     if (side.finished) break;
     if (backoff > 0) relax(backoff);
