@@ -11,6 +11,7 @@ export class LiveChecker {
   // Reclaims can arrive before the used entry they refer to has been drained: queue them.
   private readonly rq: Int32Array;
   private readonly rqCap: number;
+  private readonly rqMask: number;
   private rqHead = 0;
   private rqCount = 0;
   /** A violation was seen: the run should stop. */
@@ -20,7 +21,11 @@ export class LiveChecker {
 
   constructor(opts: CheckerOptions, private readonly driverLog: EventLog, private readonly deviceLog: EventLog, readonly trace: TraceBuilder | null = null) {
     this.checker = new Checker(opts);
-    this.rqCap = Math.max(driverLog.capacity, 2);
+    // A power of two (the log's capacity is one), so positions wrap with a mask, not a division.
+    let cap = 2;
+    while (cap < driverLog.capacity) cap <<= 1;
+    this.rqCap = cap;
+    this.rqMask = cap - 1;
     this.rq = new Int32Array(this.rqCap * 2);
     const c = this.checker;
     this.onDriver = (w0, w1) => {
@@ -30,7 +35,7 @@ export class LiveChecker {
       if (type === EV_AVAIL) c.availRun(id, availRunOf(w0), w1, availStepOf(w0));
       else if (type === EV_RECLAIM) {
         if (this.rqCount >= this.rqCap) { this.applyReclaims(); }
-        const i = ((this.rqHead + this.rqCount) % this.rqCap) * 2;
+        const i = ((this.rqHead + this.rqCount) & this.rqMask) * 2;
         this.rq[i] = id; this.rq[i + 1] = w1; this.rqCount++;
       } else if (type === EV_CORRUPT) { c.corrupted('driver', id, w1); this.stop = true; }
       else if (type === EV_LOST_WAKEUP) { c.lostWakeup('driver'); this.stop = true; }
@@ -60,7 +65,7 @@ export class LiveChecker {
     while (this.rqCount > 0 && c.reclaimEntries < c.usedEntries) {
       const i = this.rqHead * 2;
       c.reclaim(this.rq[i], this.rq[i + 1]);
-      this.rqHead = (this.rqHead + 1) % this.rqCap;
+      this.rqHead = (this.rqHead + 1) & this.rqMask;
       this.rqCount--;
     }
   }
