@@ -53,6 +53,18 @@ export class VirtioDevice implements Side {
   private pLastLen = 0;
   private unpublished = 0;
 
+  // Chains of one writable segment popped this round and not yet processed (the common buffer):
+  // their data is written in one tight pass at the end of the round (or before anything else
+  // completes), then they complete in pop order. The driver read those lines last time round, so
+  // each first store to a line waits for ownership; back to back the stores' ownership requests
+  // overlap, while spread between pops they queued behind each other (2 threads: 88-122 vs 64-68
+  // ns per buffer with and without the driver's reads).
+  private readonly sId: Uint16Array;
+  private readonly sSeq: Uint32Array;
+  private readonly sAddr: Float64Array;
+  private readonly sLen: Uint32Array;
+  private sCount = 0;
+
   constructor(
     readonly ring: DeviceRing,
     private readonly mem: MemoryOps,
@@ -87,6 +99,11 @@ export class VirtioDevice implements Side {
     this.fAddr = new Float64Array(cap * cfg.segMax);
     this.fLen = new Uint32Array(cap * cfg.segMax);
     this.fWrite = new Uint8Array(cap * cfg.segMax);
+    const b = Math.max(1, cfg.popBudget);
+    this.sId = new Uint16Array(b);
+    this.sSeq = new Uint32Array(b);
+    this.sAddr = new Float64Array(b);
+    this.sLen = new Uint32Array(b);
   }
 
   /** The driver has reclaimed everything and nothing is parked: the device may exit. */
@@ -125,6 +142,7 @@ export class VirtioDevice implements Side {
       const seq = tr.makeAvailable(c.id, c.weight, c.writeCapacity);
       popped++;
       if (this.faults.next()) {
+        if (this.sCount > 0) this.completeStaged();
         stats[V_POPPED] += popped - counted;
         stats[V_COMPLETED] += completed;
         counted = popped;
@@ -132,9 +150,19 @@ export class VirtioDevice implements Side {
         this.onFault(c, seq);
         continue;
       }
-      this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      if (c.n === 1 && c.write[0] === 1) {
+        const j = this.sCount++;
+        this.sId[j] = c.id;
+        this.sSeq[j] = seq;
+        this.sAddr[j] = c.addr[0];
+        this.sLen[j] = c.len[0];
+      } else {
+        if (this.sCount > 0) this.completeStaged();
+        this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      }
       completed++;
     }
+    if (this.sCount > 0) this.completeStaged();
     stats[V_POPPED] += popped - counted;
     stats[V_COMPLETED] += completed;
     this.flushPending();
@@ -198,6 +226,17 @@ export class VirtioDevice implements Side {
     }
     this.report.stats[V_COMPLETED] += done;
     return done;
+  }
+
+  /** Fill the staged one-segment buffers back to back, then complete them in pop order. */
+  private completeStaged(): void {
+    const n = this.sCount;
+    this.sCount = 0;
+    if (this.cfg.verifyData) {
+      const mem = this.mem;
+      for (let j = 0; j < n; j++) fillPattern(mem, this.sAddr[j], this.sLen[j], this.sSeq[j], SALT_IN, 0);
+    }
+    for (let j = 0; j < n; j++) this.complete(this.sId[j], this.sLen[j]);
   }
 
   /** Check the readable bytes, fill the writable ones; returns bytes written (the used len). */
