@@ -33,6 +33,7 @@ export class VirtioDriver implements Side {
   readonly latency = new Histogram();
   private readonly availTime: Float64Array;
   private readonly added: Uint16Array;
+  private readonly addedWeight: Uint16Array;
   private made = 0;
   private reclaimed = 0;
   // Steady-state throughput: the clock when the first half of the buffers had been reclaimed (and
@@ -57,6 +58,7 @@ export class VirtioDriver implements Side {
   ) {
     this.availTime = new Float64Array(maxId);
     this.added = new Uint16Array(queueSize);
+    this.addedWeight = new Uint16Array(queueSize);
   }
 
   /** Every buffer has been reclaimed. */
@@ -89,38 +91,38 @@ export class VirtioDriver implements Side {
     if (room > cfg.publishBatch) room = cfg.publishBatch;
     if (room > tr.window - tr.inFlight) room = tr.window - tr.inFlight;
     const fill = cfg.verifyData && cfg.readable > 0;
-    let n = 0;
+    // The batch: the ring writes the descriptors, the tracker gives them consecutive seqs.
+    const added = this.added;
+    const n = room > 0 ? ring.addMany(room, cfg.readable, cfg.writable, added, this.addedWeight) : 0;
+    if (n === 0) return this.reclaim();
+    const seq0 = tr.makeAvailableMany(added, this.addedWeight, n, capacity);
+    if (fill) for (let i = 0; i < n; i++) this.fillReadable(added[i], (seq0 + i) >>> 0);
     // Avail events: one record per run of consecutive ids, ascending (IN_ORDER split hands them out
     // in ring order) or descending (a LIFO free list returns a reclaimed batch backwards).
-    let runId = -1;
-    let runN = 0;
+    let runId = added[0];
+    let runN = 1;
     let runStep = 1;
-    while (n < room && ring.canAdd(segments)) {
-      const id = ring.add(cfg.readable, cfg.writable);
-      const seq = tr.makeAvailable(id, ring.weightOf(id), capacity);
-      if (fill) this.fillReadable(id, seq);
+    for (let i = 1; i < n; i++) {
+      const id = added[i];
       if (runN === 1 && (id === runId + 1 || id === runId - 1)) { runStep = id - runId; runN = 2; }
       else if (runN > 1 && id === runId + runStep * runN && runN < EV_AVAIL_RUN_MAX) runN++;
       else {
-        if (runN > 0) this.report.availRun(runId, runN, capacity, runStep);
+        this.report.availRun(runId, runN, capacity, runStep);
         runId = id;
         runN = 1;
         runStep = 1;
       }
-      this.added[n++] = id;
     }
     this.made += n;
-    if (n > 0) {
-      this.report.availRun(runId, runN, capacity, runStep);
-      const t = this.clock();
-      for (let i = 0; i < n; i++) this.availTime[this.added[i]] = t;
-      // Events first: the checker must never see a used entry before the avail it refers to.
-      this.report.availPublish(this.made);
-      ring.publish();
-      if (ring.needKick()) {
-        this.doorbells.ring(DB_KICK);
-        this.report.kick(this.made & 0xffff);
-      }
+    this.report.availRun(runId, runN, capacity, runStep);
+    const t = this.clock();
+    for (let i = 0; i < n; i++) this.availTime[added[i]] = t;
+    // Events first: the checker must never see a used entry before the avail it refers to.
+    this.report.availPublish(this.made);
+    ring.publish();
+    if (ring.needKick()) {
+      this.doorbells.ring(DB_KICK);
+      this.report.kick(this.made & 0xffff);
     }
     return n + this.reclaim();
   }

@@ -127,6 +127,16 @@ export class UsedTracker {
     return seq;
   }
 
+  /**
+   * makeAvailable for ids[0..n-1] with weights[0..n-1], all of `capacity` writable bytes, in that
+   * order (the driver's batch path); returns the first one's seq (the others follow it).
+   */
+  makeAvailableMany(ids: Uint16Array, weights: Uint16Array, n: number, capacity: number): number {
+    const first = this.tail;
+    for (let i = 0; i < n; i++) this.makeAvailable(ids[i], weights[i], capacity);
+    return first;
+  }
+
   // The errors are built out of line (the checks stay in the hot functions): small hot functions
   // are what V8 inlines into the drivers' and devices' loops.
 

@@ -138,6 +138,17 @@ export class PackedDriverRing implements DriverRing {
     return id;
   }
 
+  addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
+    const segments = nRead + nWrite;
+    let n = 0;
+    while (n < max && this.canAdd(segments)) {
+      const id = this.add(nRead, nWrite);
+      ids[n] = id;
+      weights[n++] = this.slotsOf[id];
+    }
+    return n;
+  }
+
   publish(): void {
     // 2.8.21.1: write barrier, then the first head's flags make the whole batch visible.
     if (this.pendingHead >= 0) {

@@ -13,6 +13,12 @@ export interface DriverRing {
    * writable segments at the buffer pool slot of the returned buffer id. Returns the id.
    */
   add(nRead: number, nWrite: number): number;
+  /**
+   * Add up to `max` buffers of the same shape while they fit (as add() one after another): their
+   * ids go to ids[0..], their weights (weightOf) to weights[0..]; returns how many. The driver's
+   * batch path: one call per publish round, so the per-buffer loop lives inside the ring.
+   */
+  addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number;
   /** Ring slots the buffer with this id occupies (split: 1 used-ring entry; packed: descriptors). */
   weightOf(id: number): number;
   /** Publish everything added since the last publish (the spec's write barrier + index / flags store). */

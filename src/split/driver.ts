@@ -129,6 +129,52 @@ export class SplitDriverRing implements DriverRing {
     return head;
   }
 
+  addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
+    const segments = nRead + nWrite;
+    if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) {
+      let n = 0;
+      while (n < max && this.canAdd(segments)) {
+        ids[n] = this.addChain(nRead, segments);
+        weights[n++] = 1;
+      }
+      return n;
+    }
+    // The common buffer, one direct descriptor each: add() unrolled, the ring's cursors in locals
+    // (written back once) so the loop carries no field loads and stores per buffer.
+    const mem = this.mem;
+    const mask = this.mask;
+    const descBase = this.descBase;
+    const slotBase = this.availBase + AVAIL_RING;
+    const poolBase = this.poolBase;
+    const stride = this.bufferStride;
+    const bytes = this.opts.segmentBytes;
+    const flags = nRead === 0 ? VIRTQ_DESC_F_WRITE : 0;
+    const inOrder = this.ringOrderAlloc;
+    const descNext = this.descNext;
+    const chainLen = this.chainLen;
+    const chainTail = this.chainTail;
+    let next = inOrder ? this.nextInOrder : this.freeHead;
+    let availIdx = this.availIdx;
+    let n = max < this.numFree ? max : this.numFree;
+    if (n < 0) n = 0;
+    for (let i = 0; i < n; i++) {
+      const head = next;
+      next = inOrder ? (head + 1) & mask : descNext[head];
+      this.writeDesc(descBase + head * SPLIT_DESC_SIZE, poolBase + head * stride, bytes, flags, 0);
+      chainLen[head] = 1;
+      chainTail[head] = head;
+      const slot = slotBase + (availIdx & mask) * 2;
+      if (mem.ld16(slot) !== head) mem.st16(slot, head);
+      availIdx = (availIdx + 1) & 0xffff;
+      ids[i] = head;
+      weights[i] = 1;
+    }
+    if (inOrder) this.nextInOrder = next; else this.freeHead = next;
+    this.availIdx = availIdx;
+    this.numFree -= n;
+    return n;
+  }
+
   /** A chain of several descriptors, or one indirect descriptor pointing at a table (2.7.5.3). */
   private addChain(nRead: number, segments: number): number {
     const mem = this.mem;
