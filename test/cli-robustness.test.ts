@@ -14,7 +14,7 @@ const BAD: string[][] = [
   ['run', '--buffers', '1.5'], ['run', '--buffers', ' '], ['run', '--buffers', '-1'], ['run', '--seed', '-1'], ['run', '--seed', '1e20'],
   ['run', '--fault-rate', 'NaN'], ['run', '--fault-rate', '-0.1'], ['run', '--fault-latency-us', '-5'], ['run', '--timeout-s', '0'],
   ['run', '--stall-timeout-ms', '-1'], ['run', '--publish-batch', '0'], ['run', '--trace-max-events', '5'],
-  ['run', '--poll-backoff', '-1'], ['run', '--poll-backoff', '2e9'], ['run', '--spin-us', 'soon'], ['run', '--spin-us', '1.5'],
+  ['run', '--poll-backoff', '-1'], ['run', '--poll-backoff', '2e9'], ['run', '--spin-us', 'soon'], ['run', '--spin-us', '1.5'], ['run', '--checker-nice', '20'], ['run', '--checker-nice', 'low'],
   // queue sizes the ring forbids, conflicting options, unknown names
   ['run', '--queue-size', '96'], ['run', '--segments', '2', '--indirect', '--queue-size', '1'], ['run', '--segments', '8', '--queue-size', '4'],
   ['run', '--order', 'IN_ORDER'], ['run', '--device-features', ''], ['run', '--device-features', 'EVENT_IDX,NOPE'],

@@ -72,6 +72,28 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
     expectReport(r);
     expect(r.failure!.code).toBe('WORKER_DIED');
   });
+  // The live checker's own thread: a dead or deaf checker ends the run too, never a hang.
+  it('checker thread throws → CHECKER_DIED from the harness, both sides stopped', async () => {
+    const { r, ms } = await timed({ side: 'checker', fault: 'throw', afterBuffers: 2000 });
+    expectReport(r);
+    expect(r.failure!.code).toBe('CHECKER_DIED');
+    expect(r.failure!.message).toMatch(/test hook: checker thread throws/);
+    expect(r.buffers).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(STARTUP_MS + STOP_BOUND_MS);
+  });
+  it('checker thread exits → CHECKER_DIED with the exit code in the message', async () => {
+    const { r, ms } = await timed({ side: 'checker', fault: 'exit', afterBuffers: 2000, exitCode: 7 });
+    expectReport(r);
+    expect(r.failure!.code).toBe('CHECKER_DIED');
+    expect(r.failure!.message).toMatch(/code 7/);
+    expect(ms).toBeLessThan(STARTUP_MS + STOP_BOUND_MS);
+  });
+  it('checker thread hangs → the full event logs stall the sides: STALL, then the checker is terminated', async () => {
+    const { r, ms } = await timed({ side: 'checker', fault: 'hang', afterBuffers: 2000 });
+    expectReport(r);
+    expect(r.failure!.code).toBe('STALL');
+    expect(ms).toBeLessThan(STARTUP_MS + base.stallTimeoutMs + 2000 + STOP_BOUND_MS);
+  }, 20_000);
   it('rejects a malformed hook as BAD_CONFIG', async () => {
     await expect(runThreaded({ ...base, testHooks: { side: 'neither', fault: 'throw', afterBuffers: 1 } as unknown as TestHooks })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
   });

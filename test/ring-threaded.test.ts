@@ -46,6 +46,19 @@ describe(`${ring} ring, two worker threads: every ordering × EVENT_IDX × INDIR
     expect(po.flushes).toBe(po.used_entries);
   });
 
+  it('the live checker runs in its own thread at nice 19 (or 0 on request) and checks every entry either way', async () => {
+    const base = { ...DEFAULT_CONFIG, ring, buffers: 30000, order: 'partial' as const, faultRate: 0.02, seed: 5 };
+    const low = await runThreaded(base);
+    const equal = await runThreaded({ ...base, checkerNice: 0 });
+    for (const r of [low, equal]) {
+      expect(r.ok).toBe(true);
+      expect(r.checked_used_entries).toBe(r.used_entries);
+      expect(r.checked_reclaims).toBe(r.used_entries);
+    }
+    if (process.platform === 'linux') expect(low.checker_niced).toBe(true);
+    expect(equal.checker_niced).toBe(false);
+  });
+
   it('the live checker can be turned off; data verification too', async () => {
     const r = await runThreaded({ ...DEFAULT_CONFIG, ring, buffers: 5000, check: false, verifyData: false });
     expect(r.ok).toBe(true);

@@ -59,7 +59,7 @@ export class EventLog {
   // --- producer ---------------------------------------------------------------------------
   /** Append a record; blocks (with a bounded wait, re-checking `shouldStop`) while the log is full. */
   push(w0: number, w1: number, shouldStop: () => boolean): void {
-    if (((this.freeUntil - this.w) | 0) <= 0) this.waitForSpace(shouldStop);
+    if (((this.freeUntil - this.w) | 0) <= 0 && !this.waitForSpace(shouldStop)) return;
     const i = (this.w & this.mask) << 1;
     this.data[i] = w0;
     this.data[i + 1] = w1;
@@ -70,14 +70,18 @@ export class EventLog {
     Atomics.store(this.hdr, HDR_WRITE, this.w);
   }
 
-  private waitForSpace(shouldStop: () => boolean): void {
+  /**
+   * Wait for the reader to free space; false when the run is stopping instead: the record is then
+   * dropped (and every later one, the log being full), so the reader sees a clean prefix of the
+   * run. Overwriting unread records would hand it a stream out of order.
+   */
+  private waitForSpace(shouldStop: () => boolean): boolean {
     this.publish();
     for (;;) {
       const r = Atomics.load(this.hdr, HDR_READ);
       this.freeUntil = (r + this.capacity - 1) | 0;
-      if (((this.freeUntil - this.w) | 0) > 0) return;
-      // Stopping: overwrite the oldest records rather than block; the run is ending anyway.
-      if (shouldStop()) { this.freeUntil = (this.w + 1) | 0; return; }
+      if (((this.freeUntil - this.w) | 0) > 0) return true;
+      if (shouldStop()) return false;
       Atomics.wait(this.hdr, HDR_READ, r, 5);
     }
   }

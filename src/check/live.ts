@@ -2,9 +2,20 @@
  * Live checking: drains both sides' event logs into a Checker. Used by the threaded harness
  * (main thread, every few ms), by one-thread tests and by the simulator (after every step).
  */
-import { Checker, type CheckerOptions } from './checker.js';
+import { Checker, type CheckerOptions, type Violation } from './checker.js';
 import { availRunOf, availStepOf, EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';
 import type { TraceBuilder } from '../trace/perfetto.js';
+
+/** What a run reports of its checker (whichever thread it ran on). */
+export interface CheckerSummary {
+  ok: boolean;
+  violations: Violation[];
+  /** Buffers made available and never used (meaningful for a completed run). */
+  outstanding: number;
+  duplicated: number;
+  usedEntries: number;
+  reclaimEntries: number;
+}
 
 export class LiveChecker {
   readonly checker: Checker;
@@ -79,5 +90,15 @@ export class LiveChecker {
     this.deviceLog.drain(dUp, this.onDevice);
     this.applyReclaims();
     if (!this.checker.ok) this.stop = true;
+  }
+
+  /**
+   * The end of a run, after the last drain: a completed run (every buffer reclaimed) must have
+   * used everything made available (LOST_BUFFER otherwise).
+   */
+  summary(completed: boolean): CheckerSummary {
+    const c = this.checker;
+    if (completed && c.ok) c.finish(true);
+    return { ok: c.ok, violations: c.violations.slice(), outstanding: c.outstanding, duplicated: c.duplicated, usedEntries: c.usedEntries, reclaimEntries: c.reclaimEntries };
   }
 }

@@ -34,6 +34,7 @@ export function runCommand(): Command {
     .option('--trace-out <file>', 'write a Chrome Trace Event / Perfetto JSON trace (open in ui.perfetto.dev or chrome://tracing)', '')
     .option('--trace-max-events <n>', 'keep at most this many trace events (a window over the end of the run)', intArg('--trace-max-events', 100, 1 << 24), d.traceMaxEvents)
     .option('--no-check', 'turn the live conformance checker off (no event recording)')
+    .option('--checker-nice <n>', 'nice value of the live checker\'s thread (0..19; 19: it uses only CPU the sides leave idle, holding them back only when its event logs fill)', intArg('--checker-nice', 0, 19), d.checkerNice)
     .option('--no-verify-data', 'do not write or check data patterns')
     .option('--bug <name>', 'plant a bug from the catalogue (vqlab bugs) into the real threads\' memory layer')
     .option('--json', 'print one JSON object', false)
@@ -74,6 +75,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         pollBackoff: o.pollBackoff as number,
         spinUs: o.spinUs as number,
         check: o.check as boolean,
+        checkerNice: o.checkerNice as number,
         verifyData: o.verifyData as boolean,
         deviceFeatures: o.deviceFeatures as string,
         deviceModule: o.device as string,

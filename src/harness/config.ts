@@ -19,8 +19,14 @@ export interface RunConfig {
   notify: NotifyMode;
   seed: number;
   timeoutS: number;
-  /** Live conformance checker on (event recording + main-thread checking). */
+  /** Live conformance checker on (event recording + checking in a thread of its own). */
   check: boolean;
+  /**
+   * Nice value of the live checker's thread (0..19; Linux lowers the calling thread only). 19: it
+   * runs on CPU time the sides leave idle and holds them back only through the event logs'
+   * back-pressure; 0: it competes with the sides as an equal.
+   */
+  checkerNice: number;
   /** Data patterns written and verified on both sides. */
   verifyData: boolean;
   /** A side that makes no progress this long ends the run (0 = derive from the fault latency). */
@@ -79,7 +85,8 @@ export interface RunConfig {
  * working but keep answering the stop flag).
  */
 export interface TestHooks {
-  side: 'driver' | 'device';
+  /** 'checker': the live checker's thread (fault after `afterBuffers` checked used entries; no 'idle'). */
+  side: 'driver' | 'device' | 'checker';
   fault: 'throw' | 'exit' | 'hang' | 'idle';
   afterBuffers: number;
   exitCode?: number;
@@ -100,6 +107,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   seed: 1,
   timeoutS: 60,
   check: true,
+  checkerNice: 19,
   verifyData: true,
   stallTimeoutMs: 0,
   wakeTimeoutMs: 250,
@@ -152,6 +160,8 @@ export function validateConfig(c: RunConfig): RunConfig {
   intIn('--pop-budget', c.popBudget, 1, 1 << 16);
   intIn('--spin', c.spinBeforeWait, 1, 1 << 30);
   intIn('--poll-backoff', c.pollBackoff, 0, 1 << 20);
+  if (c.checkerNice === undefined) c.checkerNice = DEFAULT_CONFIG.checkerNice; // configs saved before the option
+  intIn('--checker-nice', c.checkerNice, 0, 19);
   if (!(c.spinUs >= 0 && c.spinUs <= 1_000_000)) bad(`--spin-us must be in [0, 1e6], got ${c.spinUs}`);
   if (!(c.wakeTimeoutMs > 0)) bad(`wake timeout must be positive, got ${c.wakeTimeoutMs}`);
   if (!(c.stallTimeoutMs >= 0)) bad(`--stall-timeout-ms must be >= 0, got ${c.stallTimeoutMs}`);
@@ -168,8 +178,8 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (c.plantBug && !bugByName(c.plantBug)) bad(`unknown bug ${c.plantBug} (vqlab bugs lists them)`);
   if (c.testHooks) {
     const h = c.testHooks;
-    if (!['driver', 'device'].includes(h.side) || !['throw', 'exit', 'hang', 'idle'].includes(h.fault) || !(h.afterBuffers >= 0)) {
-      bad(`testHooks must be { side: driver|device, fault: throw|exit|hang|idle, afterBuffers >= 0 }, got ${JSON.stringify(h)}`);
+    if (!['driver', 'device', 'checker'].includes(h.side) || !['throw', 'exit', 'hang', 'idle'].includes(h.fault) || !(h.afterBuffers >= 0) || (h.side === 'checker' && h.fault === 'idle')) {
+      bad(`testHooks must be { side: driver|device|checker, fault: throw|exit|hang|idle (not idle for the checker), afterBuffers >= 0 }, got ${JSON.stringify(h)}`);
     }
   }
   return c;

@@ -18,7 +18,8 @@ import { DEVICE_MODEL_FEATURES, featureNames, negotiateRequest, parseFeatureList
 import { VqError } from '../errors.js';
 import type { Violation } from '../check/checker.js';
 import { EventLog } from '../check/events.js';
-import { LiveChecker } from '../check/live.js';
+import { LiveChecker, type CheckerSummary } from '../check/live.js';
+import { CheckerThread, newCheckerControl, type CheckerThreadInit } from './checker-thread.js';
 import { Histogram } from '../util/histogram.js';
 import { queueSnapshot } from './snapshot.js';
 import type { SideDone, SideFailed } from './worker-main.js';
@@ -80,6 +81,8 @@ export interface RunResult {
   lost_wakeups: number;
   /** Used entries and reclaims the live checker verified as the run went (0 with --no-check). */
   checked_used_entries: number;
+  /** The live checker ran in its own thread at the lower priority asked for (--checker-nice). */
+  checker_niced: boolean;
   checked_reclaims: number;
   seed: number;
   /** Why the run ended when it did not complete: the typed error and both sides' queue state. */
@@ -96,7 +99,7 @@ export interface RunResult {
 }
 
 /** dist/workers/<side>.js, whether this module runs from dist/ (built) or src/ (vitest on sources). */
-export function workerPath(side: Side | 'bench-peer' | 'litmus'): string {
+export function workerPath(side: Side | 'bench-peer' | 'litmus' | 'checker'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     resolve(here, '../../workers', `${side}.js`),          // dist/src/harness → dist/workers
@@ -108,6 +111,15 @@ export function workerPath(side: Side | 'bench-peer' | 'litmus'): string {
 
 /** How long a side gets to stop on its own before its worker is terminated. */
 export const STOP_GRACE_MS = 500;
+
+/**
+ * How long the checker thread may take for its last drain, at least (or the stall bound, if
+ * longer): a full event log at ~100 ns a record is ~50 ms of CPU, but at nice 19 on a machine
+ * busy with other work it gets a small share of one.
+ */
+const CHECKER_FINISH_MS = 20_000;
+/** A failed run's checker only has to notice the request and post what it has. */
+const CHECKER_ABANDON_MS = 2_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -154,11 +166,21 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   const control = new Control(shared.control);
   const driverLog = new EventLog(shared.driverLog);
   const deviceLog = new EventLog(shared.deviceLog);
-  const live = cfg.check
-    ? new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) }, driverLog, deviceLog, trace)
-    : null;
-  const checker = live?.checker ?? null;
+  const checkerOpts = { ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * orderWindowOf(cfg) };
+  // The live checker runs in a low-priority thread of its own (checker-thread.ts: an observer
+  // must not take the sides' CPUs), except when tracing: the trace is built from every record
+  // on the main thread.
+  const live = cfg.check && trace ? new LiveChecker(checkerOpts, driverLog, deviceLog, trace) : null;
+  let checkerThread: CheckerThread | null = null;
+  if (cfg.check && !trace) {
+    const ck = newCheckerControl();
+    const th = cfg.testHooks?.side === 'checker' && cfg.testHooks.fault !== 'idle' ? cfg.testHooks : null;
+    const data: CheckerThreadInit = { opts: checkerOpts, driverLog: shared.driverLog, deviceLog: shared.deviceLog, ck, nice: cfg.checkerNice, intervalMs: 2,
+      testFault: th ? { fault: th.fault as 'throw' | 'exit' | 'hang', after: th.afterBuffers, exitCode: th.exitCode } : null };
+    checkerThread = new CheckerThread(new Worker(workerPath('checker'), { workerData: data }), ck);
+  }
   const drain = (): void => { live?.drain(); };
+  const checkerStop = (): boolean => (live?.stop ?? false) || (checkerThread?.stop ?? false);
 
   // --- start both sides -------------------------------------------------------------------
   const messages: Partial<Record<Side, SideDone | SideFailed>> = {};
@@ -231,9 +253,10 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     if (beat !== lastBeat) { lastBeat = beat; lastBeatAt = now; }
     if (hooks.onProgress && now - lastProgress >= progressEvery) {
       lastProgress = now;
-      hooks.onProgress({ elapsedMs: now - t0, made: control.driver[D_MADE], reclaimed: control.driver[D_RECLAIMED], total: cfg.buffers, faults: control.device[V_FAULTS], violations: checker?.violations.length ?? 0 });
+      hooks.onProgress({ elapsedMs: now - t0, made: control.driver[D_MADE], reclaimed: control.driver[D_RECLAIMED], total: cfg.buffers, faults: control.device[V_FAULTS], violations: live ? live.checker.violations.length : checkerStop() ? 1 : 0 });
     }
-    if (firstFailure || live?.stop || harnessFailure || aborted) break;
+    if (checkerThread?.failure && !harnessFailure) harnessFailure = { code: 'CHECKER_DIED', message: `live checker: ${checkerThread.failure}` };
+    if (firstFailure || checkerStop() || harnessFailure || aborted) break;
     if (messages.driver?.type === 'done' && messages.device?.type === 'done') continue;
     if (now - lastBeatAt > stallMs) {
       harnessFailure = { code: 'STALL', message: `no progress for ${Math.round(now - lastBeatAt)} ms (driver ${control.state(CTL_DRIVER_STATE)}, device ${control.state(CTL_DEVICE_STATE)})` };
@@ -269,7 +292,12 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   const D = control.driver;
   const V = control.device;
   const completed = messages.driver?.type === 'done' && messages.device?.type === 'done' && !aborted && !harnessFailure && D[D_RECLAIMED] === cfg.buffers;
-  if (checker && completed && checker.ok) checker.finish(true);
+  let checker: CheckerSummary | null = live ? live.summary(completed) : null;
+  if (checkerThread) {
+    try { checker = await checkerThread.finish(completed, completed ? Math.max(CHECKER_FINISH_MS, stallMs) : CHECKER_ABANDON_MS); } catch (e) {
+      harnessFailure ??= { code: 'CHECKER_DIED', message: `live checker: ${(e as Error).message}` };
+    }
+  }
   const violations: (Violation & { seed: number })[] = (checker?.violations ?? []).map((v) => ({ ...v, seed: cfg.seed }));
   const ff = firstFailure as SideFailed | null;
   let failure: RunResult['failure'] = null;
@@ -280,8 +308,9 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   if (ff) {
     failure = { code: ff.error.code, side: ff.error.side, message: ff.error.message, details: ff.error.details, driver: sideInfo('driver'), device: sideInfo('device'), queue };
     violations.push({ rule: ff.error.code, message: ff.error.message, entry: null, id: typeof ff.error.details?.id === 'number' ? (ff.error.details.id as number) : null, seed: cfg.seed });
-  } else if (live?.stop && checker && checker.violations.length > 0) {
-    // The checker saw a violation before either side did: same report, naming the rule.
+  } else if (checker && checker.violations.length > 0 && (checkerStop() || checker.violations[0].rule !== 'LOST_BUFFER')) {
+    // The checker saw a violation before either side did (or, lagging behind, only after they
+    // finished): same report, naming the rule.
     const v = checker.violations[0];
     failure = { code: v.rule, side: 'checker', message: v.message, details: { entry: v.entry, id: v.id }, driver: sideInfo('driver'), device: sideInfo('device'), queue };
   } else if (harnessFailure || aborted) {
@@ -350,6 +379,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     corrupted: D[D_CORRUPTED] + V[V_CORRUPTED],
     lost_wakeups: D[D_LOST_WAKEUPS] + V[V_LOST_WAKEUPS],
     checked_used_entries: checker?.usedEntries ?? 0,
+    checker_niced: checkerThread ? checkerThread.niced === 1 : false,
     checked_reclaims: checker?.reclaimEntries ?? 0,
     seed: cfg.seed,
     failure,
