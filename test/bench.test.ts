@@ -26,5 +26,11 @@ describe('vqlab bench machinery', () => {
     expect(t.some((x) => x.target.includes('ceiling'))).toBe(true);
     expect(t.some((x) => x.target.includes('PARTIAL_ORDER p99'))).toBe(true);
     expect(t.filter((x) => x.target.includes('checker on')).length).toBe(1);
+    expect(t.find((x) => x.target.startsWith('every run conformant'))?.met).toBe(true);
+    // A cell with violations fails that target, naming it.
+    const broken = { ...r, cells: r.cells.map((c, i) => (i === 1 ? { ...c, violations: 3 } : c)) };
+    const v = targets(broken).find((x) => x.target.startsWith('every run conformant'))!;
+    expect(v.met).toBe(false);
+    expect(v.value).toContain(r.cells[1].label);
   });
 });

@@ -90,3 +90,24 @@ describe('vqlab check (CLI)', () => {
     }
   });
 });
+
+describe('checker: a lagging live checker holds avail runs, not buffers', () => {
+  it('pending avails are bounded in runs: 4 runs of 64 buffers fit a capacity of 4, a 5th run overflows', () => {
+    const c = new Checker({ ring: 'split', order: 'in-order', queueSize: 256, window: 1024, maxId: 256, pendingCapacity: 4 });
+    // Four runs that cannot join (each starts where the last did not end), 256 buffers in all.
+    for (let r = 0; r < 4; r++) c.availRun(r * 64, 63, 16);
+    expect(c.ok).toBe(true);
+    expect(c.outstanding).toBe(4 * 63);
+    // A run continuing the last one joins it (no new slot).
+    c.availRun(3 * 64 + 63, 1, 16);
+    expect(c.ok).toBe(true);
+    // Used entries consume them in order (IN_ORDER batches).
+    for (let r = 0; r < 3; r++) expect(c.used(r * 64 + 62, 16, false)).toBe(true);
+    expect(c.used(255, 16, false)).toBe(true);
+    expect(c.outstanding).toBe(0);
+    for (let r = 0; r < 4; r++) c.availRun(r * 64, 63, 16);
+    c.availRun(1000 % 256, 1, 16); // a 5th run, not joinable
+    expect(c.ok).toBe(false);
+    expect(c.violations[0].rule).toBe('CHECKER_OVERFLOW');
+  });
+});

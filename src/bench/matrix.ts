@@ -155,6 +155,9 @@ export function targets(r: BenchReport): { target: string; value: string; met: b
   const cfgOf = (c: CellResult): Partial<RunConfig> => c.config;
   const out: { target: string; value: string; met: boolean | null }[] = [];
   const ceiling = r.peers['spsc-batch32'].per_s.median;
+  // A figure from a run that broke a rule measures broken code: every cell must be clean first.
+  const bad = r.cells.filter((c) => c.violations > 0);
+  out.push({ target: 'every run conformant (no violation in any cell)', value: bad.length === 0 ? `0 violations in ${r.cells.length} cells` : `${bad.reduce((a, c) => a + c.violations, 0)} violations in ${bad.length} cells (${bad.slice(0, 3).map((c) => c.label).join('; ')})`, met: bad.length === 0 });
   // The base cell of the extras (checker off, wait): split IN_ORDER, no faults, poll, at their queue size.
   const offCell = find((c) => cfgOf(c).check === false);
   const isIo = (c: CellResult): boolean => cfgOf(c).ring === 'split' && cfgOf(c).order === 'in-order' && cfgOf(c).faultRate === 0 && cfgOf(c).notify === 'poll' && cfgOf(c).check === undefined;

@@ -32,7 +32,7 @@ export interface CheckerOptions {
   flushAllowed?: boolean;
   /** Ordering window (buffers from oldest outstanding to newest); defaults to the queue size. */
   window?: number;
-  /** Capacity of the pending-avail queue (live: the event log size plus the queue size). */
+  /** Capacity of the pending-avail queue in runs (live: the event log size plus twice the window). */
   pendingCapacity?: number;
 }
 
@@ -42,7 +42,7 @@ export class Checker {
   readonly tracker: UsedTracker;
   readonly violations: Violation[] = [];
   // Avail events not yet ingested, in available order, as runs of consecutive ids (mod 2^16) with
-  // one capacity: a FIFO of runs (first id, buffers left, capacity). pendCount counts buffers.
+  // one capacity: a FIFO of runs (first id, buffers left, capacity), bounded in runs. pendCount counts buffers.
   private readonly pendId: Uint16Array;
   private readonly pendN: Uint32Array;
   /** Step between a run's ids: 1, or -1 (descending). */
@@ -100,29 +100,28 @@ export class Checker {
    * Held as one run (joined to the last run when it continues it), ingested as a range.
    */
   availRun(id: number, n: number, capacity = UNKNOWN_CAPACITY, step = 1): void {
-    let fit = this.pendMask + 1 - this.pendCount;
-    if (fit > n) fit = n;
-    if (fit > 0) {
-      const mask = this.pendMask;
-      const last = (this.pendHead + this.pendRuns - 1) & mask;
-      if (this.pendRuns > 0 && this.pendCap[last] === capacity && this.pendStep[last] === step
-        && ((this.pendId[last] + step * this.pendN[last]) & 0xffff) === (id & 0xffff)) {
-        this.pendN[last] += fit;
-      } else {
-        const i = (this.pendHead + this.pendRuns) & mask;
-        this.pendId[i] = id;
-        this.pendN[i] = fit;
-        this.pendCap[i] = capacity;
-        this.pendStep[i] = step;
-        this.pendRuns++;
-      }
-      this.pendCount += fit;
-      this.buffersAvailable += fit;
-    }
-    for (let k = fit; k < n; k++) {
-      this.violate('CHECKER_OVERFLOW', 'more buffers made available than the checker can hold un-used', null, (id + step * k) & 0xffff);
+    // The FIFO's bound is on runs, not buffers: a checker that lags behind the sides (it runs at
+    // low priority) may hold a whole event log's worth of avail runs, each of up to
+    // EV_AVAIL_RUN_MAX buffers, before the used entries that consume them are drained.
+    const mask = this.pendMask;
+    const last = (this.pendHead + this.pendRuns - 1) & mask;
+    if (this.pendRuns > 0 && this.pendCap[last] === capacity && this.pendStep[last] === step
+      && ((this.pendId[last] + step * this.pendN[last]) & 0xffff) === (id & 0xffff)) {
+      this.pendN[last] += n;
+    } else if (this.pendRuns <= mask) {
+      const i = (this.pendHead + this.pendRuns) & mask;
+      this.pendId[i] = id;
+      this.pendN[i] = n;
+      this.pendCap[i] = capacity;
+      this.pendStep[i] = step;
+      this.pendRuns++;
+    } else {
+      for (let k = 0; k < n; k++) this.violate('CHECKER_OVERFLOW', 'more runs of available buffers than the checker can hold un-used', null, (id + step * k) & 0xffff);
       this.failed = true;
+      return;
     }
+    this.pendCount += n;
+    this.buffersAvailable += n;
   }
 
   /**

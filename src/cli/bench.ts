@@ -77,6 +77,11 @@ export function benchCommand(): Command {
       await writeCharts(r, o.chart);
       if (o.json) printJson({ ...r, targets: targets(r) });
       else process.stdout.write(formatBench(r) + '\n');
+      const bad = r.cells.filter((c) => c.violations > 0);
+      if (bad.length > 0) {
+        process.stderr.write(`vqlab bench: ${bad.length} cell(s) had violations (${bad.map((c) => c.label).join('; ')}): their figures measure broken runs\n`);
+        process.exitCode = 1;
+      }
     });
 }
 
