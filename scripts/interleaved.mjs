@@ -13,19 +13,21 @@ if (process.env.VQ_INTERLEAVED_CHILD) {
   const { runThreaded } = await import(`${dir}/dist/src/harness/run.js`);
   const { DEFAULT_CONFIG } = await import(`${dir}/dist/src/harness/config.js`);
   const r = await runThreaded({ ...DEFAULT_CONFIG, faultRate: 0, order: 'in-order', buffers: 3_000_000, ...over });
-  console.log(JSON.stringify({ ok: r.ok, steady: r.steady_buffers_per_s }));
+  console.log(JSON.stringify({ ok: r.ok, steady: r.steady_buffers_per_s, p99: r.latency_us.p99 }));
   process.exit(0);
 }
 const n = Number(nArg);
 if (!(n > 0) || dirs.length === 0) { console.error("usage: node scripts/interleaved.mjs N '{...}' <checkout> [<checkout> ...]"); process.exit(2); }
 JSON.parse(overArg);
 const runs = dirs.map(() => []);
+const p99s = dirs.map(() => []);
 for (let i = 0; i < n; i++) {
   dirs.forEach((d, j) => {
     const out = execFileSync(process.execPath, [new URL(import.meta.url).pathname], { env: { ...process.env, VQ_INTERLEAVED_CHILD: d, VQ_OVER: overArg } }).toString();
     const r = JSON.parse(out.trim().split('\n').pop());
     runs[j].push(r.ok ? r.steady / 1e6 : NaN);
+    p99s[j].push(r.p99);
   });
 }
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-dirs.forEach((d, j) => console.log(`${d.padEnd(24)} median ${median(runs[j]).toFixed(2)} M/s   runs ${runs[j].map((x) => x.toFixed(2)).join(' ')}`));
+dirs.forEach((d, j) => console.log(`${d.padEnd(24)} median ${median(runs[j]).toFixed(2)} M/s   runs ${runs[j].map((x) => x.toFixed(2)).join(' ')}   p99 median ${median(p99s[j])} µs`));

@@ -90,6 +90,12 @@ export class EventLog {
   /** Published write index (records). */
   written(): number { return Atomics.load(this.hdr, HDR_WRITE); }
   readIndex(): number { return Atomics.load(this.hdr, HDR_READ); }
+  /** Records [read, upTo) have been consumed: release their space (and wake a producer waiting for it). */
+  release(upTo: number): void {
+    Atomics.store(this.hdr, HDR_READ, upTo);
+    Atomics.notify(this.hdr, HDR_READ);
+  }
+
   /** Hand records [read, upTo) to fn, then release their space. */
   drain(upTo: number, fn: (w0: number, w1: number) => void): number {
     let r = Atomics.load(this.hdr, HDR_READ);

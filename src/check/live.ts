@@ -27,48 +27,80 @@ export class LiveChecker {
   private rqCount = 0;
   /** A violation was seen: the run should stop. */
   stop = false;
-  private readonly onDriver: (w0: number, w1: number) => void;
-  private readonly onDevice: (w0: number, w1: number) => void;
 
   constructor(opts: CheckerOptions, private readonly driverLog: EventLog, private readonly deviceLog: EventLog, readonly trace: TraceBuilder | null = null) {
     this.checker = new Checker(opts);
-    // A power of two (the log's capacity is one), so positions wrap with a mask, not a division.
+    // Reclaims waiting for their used entries: at most a driver log's worth beyond those still in
+    // flight after the last drain (≤ the window). A power of two, so positions wrap with a mask.
     let cap = 2;
-    while (cap < driverLog.capacity) cap <<= 1;
+    while (cap < driverLog.capacity + (opts.window ?? opts.queueSize)) cap <<= 1;
     this.rqCap = cap;
     this.rqMask = cap - 1;
     this.rq = new Int32Array(this.rqCap * 2);
+  }
+
+  // One method per log, called from that log's own drain loop: the dispatch inlines there (one
+  // closure called from a shared EventLog.drain was a polymorphic call per record).
+  private onDriver(w0: number, w1: number): void {
     const c = this.checker;
-    this.onDriver = (w0, w1) => {
-      this.trace?.driver(w0, w1);
-      const type = w0 & 0xff;
-      const id = (w0 >>> 8) & 0xffff;
-      if (type === EV_AVAIL) c.availRun(id, availRunOf(w0), w1, availStepOf(w0));
-      else if (type === EV_RECLAIM) {
-        if (this.rqCount >= this.rqCap) { this.applyReclaims(); }
-        const i = ((this.rqHead + this.rqCount) & this.rqMask) * 2;
-        this.rq[i] = id; this.rq[i + 1] = w1; this.rqCount++;
-      } else if (type === EV_CORRUPT) { c.corrupted('driver', id, w1); this.stop = true; }
-      else if (type === EV_LOST_WAKEUP) { c.lostWakeup('driver'); this.stop = true; }
-    };
-    this.onDevice = (w0, w1) => {
-      const type = w0 & 0xff;
-      const id = (w0 >>> 8) & 0xffff;
-      if (type === EV_USED) {
-        const ok = c.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0);
-        if (!ok) this.stop = true;
-        if (this.trace) {
-          const t = c.tracker;
-          const ids: number[] = [];
-          if (ok) for (let k = 0; k < t.count; k++) ids.push(t.idAtSeq((t.firstSeq + k) >>> 0));
-          this.trace.device(w0, w1, ok ? { firstSeq: t.firstSeq, ids } : undefined);
-        }
-        return;
-      }
-      this.trace?.device(w0, w1);
-      if (type === EV_CORRUPT) { c.corrupted('device', id, w1); this.stop = true; }
-      else if (type === EV_LOST_WAKEUP) { c.lostWakeup('device'); this.stop = true; }
-    };
+    this.trace?.driver(w0, w1);
+    const type = w0 & 0xff;
+    const id = (w0 >>> 8) & 0xffff;
+    if (type === EV_AVAIL) c.availRun(id, availRunOf(w0), w1, availStepOf(w0));
+    else if (type === EV_RECLAIM) {
+      if (this.rqCount >= this.rqCap) { this.applyReclaims(); }
+      const i = ((this.rqHead + this.rqCount) & this.rqMask) * 2;
+      this.rq[i] = id; this.rq[i + 1] = w1; this.rqCount++;
+    } else if (type === EV_CORRUPT) { c.corrupted('driver', id, w1); this.stop = true; }
+    else if (type === EV_LOST_WAKEUP) { c.lostWakeup('driver'); this.stop = true; }
+  }
+
+  private onDevice(w0: number, w1: number): void {
+    const c = this.checker;
+    const type = w0 & 0xff;
+    const id = (w0 >>> 8) & 0xffff;
+    if (type === EV_USED) {
+      const ok = c.used(id, w1, (w0 & EV_FLUSH_BIT) !== 0);
+      if (!ok) this.stop = true;
+      if (this.trace) this.traceUsed(w0, w1, ok);
+      return;
+    }
+    this.trace?.device(w0, w1);
+    if (type === EV_CORRUPT) { c.corrupted('device', id, w1); this.stop = true; }
+    else if (type === EV_LOST_WAKEUP) { c.lostWakeup('device'); this.stop = true; }
+  }
+
+  private traceUsed(w0: number, w1: number, ok: boolean): void {
+    const t = this.checker.tracker;
+    const ids: number[] = [];
+    if (ok) for (let k = 0; k < t.count; k++) ids.push(t.idAtSeq((t.firstSeq + k) >>> 0));
+    this.trace!.device(w0, w1, ok ? { firstSeq: t.firstSeq, ids } : undefined);
+  }
+
+  private drainDriver(upTo: number): void {
+    const log = this.driverLog;
+    const data = log.data;
+    const mask = log.capacity - 1;
+    let r = log.readIndex();
+    const n = (upTo - r) | 0;
+    for (let k = 0; k < n; k++, r = (r + 1) | 0) {
+      const i = (r & mask) << 1;
+      this.onDriver(data[i], data[i + 1]);
+    }
+    log.release(r);
+  }
+
+  private drainDevice(upTo: number): void {
+    const log = this.deviceLog;
+    const data = log.data;
+    const mask = log.capacity - 1;
+    let r = log.readIndex();
+    const n = (upTo - r) | 0;
+    for (let k = 0; k < n; k++, r = (r + 1) | 0) {
+      const i = (r & mask) << 1;
+      this.onDevice(data[i], data[i + 1]);
+    }
+    log.release(r);
   }
 
   private applyReclaims(): void {
@@ -86,8 +118,8 @@ export class LiveChecker {
     // Device index first: every avail a drained used entry needs was published before it.
     const dUp = this.deviceLog.written();
     const vUp = this.driverLog.written();
-    this.driverLog.drain(vUp, this.onDriver);
-    this.deviceLog.drain(dUp, this.onDevice);
+    this.drainDriver(vUp);
+    this.drainDevice(dUp);
     this.applyReclaims();
     if (!this.checker.ok) this.stop = true;
   }
