@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Before/after on a shared, noisy machine: runs `vqlab run` of two (or more) builds interleaved (A, B,
 // A, B, ...), each run in its own process, and prints each build's median steady throughput (M
-// buffers/s over the run's second half) with every run. A build is a checkout with dist/ built.
+// buffers/s over the run's second half) with every run, and its median p99 latency. A build is a
+// checkout with dist/ built.
 //   node scripts/interleaved.mjs N '<RunConfig overrides as JSON>' <checkoutA> <checkoutB> ...
 // e.g. node scripts/interleaved.mjs 8 '{}' /tmp/before /tmp/after    (split IN_ORDER, no faults, 3 M buffers)
 // Defaults under the overrides: vqlab's run defaults with order in-order, fault rate 0, 3 000 000 buffers.
