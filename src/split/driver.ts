@@ -42,7 +42,11 @@ export class SplitDriverRing implements DriverRing {
   private readonly descNext: Uint16Array;
   private readonly chainLen: Uint16Array;
   private readonly chainTail: Uint16Array;
+  // A FIFO, not Linux's LIFO stack: a batch reclaimed in order goes back in order, so without
+  // faults PARTIAL_ORDER and unordered runs hand out descriptors in ring order exactly as IN_ORDER
+  // does (ascending ids: sequential buffer memory, one avail run per batch).
   private freeHead = 0;
+  private freeTail: number;
   private nextInOrder = 0;
   numFree: number;
 
@@ -82,6 +86,7 @@ export class SplitDriverRing implements DriverRing {
     this.chainLen = new Uint16Array(this.n);
     this.chainTail = new Uint16Array(this.n);
     this.numFree = this.n;
+    this.freeTail = this.n - 1;
   }
 
   private descsFor(segments: number): number {
@@ -296,8 +301,10 @@ export class SplitDriverRing implements DriverRing {
   free(id: number): void {
     const len = this.chainLen[id];
     if (!this.ringOrderAlloc) {
-      this.descNext[this.chainTail[id]] = this.freeHead;
-      this.freeHead = id;
+      // Append the chain [id .. chainTail[id]] (already linked by descNext) at the tail.
+      if (this.numFree === 0) this.freeHead = id;
+      else this.descNext[this.freeTail] = id;
+      this.freeTail = this.chainTail[id];
     }
     this.numFree += len;
   }
