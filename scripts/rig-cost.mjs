@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// One-thread cost per buffer of each side and of the live checker's drain (bench/rig.ts: vqlab's
-// driver, device and checker in one thread over real AtomicsMemory, no cross-core traffic), median
-// of 9 timed slices of 200 ms after a 600 ms warm-up.
-//   npm run build && node scripts/rig-cost.mjs [ring] [order] [check 0|1] [fault rate] [fault latency µs]
+// One-thread cost per buffer of each phase of a round and of the live checker's drain (bench/rig.ts:
+// vqlab's driver, device and checker in one thread over real AtomicsMemory, no cross-core traffic):
+// driver add + publish, device pop + process + use, driver reclaim, checker drain; median of 9
+// timed slices of 200 ms after a 600 ms warm-up.
+//   npm run build && node scripts/rig-cost.mjs [ring] [order] [check 0|1] [fault rate] [fault latency µs] [verify data 0|1]
 // e.g. node scripts/rig-cost.mjs split partial 1 0.01 50
-const [ring = 'split', order = 'in-order', check = '1', rate = '0', latency = '50'] = process.argv.slice(2);
+const [ring = 'split', order = 'in-order', check = '1', rate = '0', latency = '50', verify = '1'] = process.argv.slice(2);
 const { Rig } = await import('../dist/bench/rig.js');
-const rig = new Rig({ ring, order, check: check === '1', queueSize: 256, faultRate: Number(rate), faultLatencyUs: Number(latency) });
+const rig = new Rig({ ring, order, check: check === '1', verifyData: verify === '1', queueSize: 256, faultRate: Number(rate), faultLatencyUs: Number(latency) });
 function slice(ms) {
-  let n = 0, tDriver = 0, tDevice = 0, tCheck = 0;
+  let n = 0, tAdd = 0, tDevice = 0, tReclaim = 0, tCheck = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
     for (let i = 0; i < 50; i++) {
@@ -17,13 +18,13 @@ function slice(ms) {
       const c = performance.now(); n += rig.reclaim();
       const d = performance.now(); rig.drain();
       const e = performance.now();
-      tDriver += (b - a) + (d - c); tDevice += c - b; tCheck += e - d;
+      tAdd += b - a; tDevice += c - b; tReclaim += d - c; tCheck += e - d;
     }
   }
-  return [tDriver, tDevice, tCheck].map((t) => (t * 1e6) / n);
+  return [tAdd + tReclaim, tAdd, tReclaim, tDevice, tCheck].map((t) => (t * 1e6) / n);
 }
 slice(600);
 const rows = [];
 for (let i = 0; i < 9; i++) rows.push(slice(200));
 const median = (k) => rows.map((r) => r[k]).sort((x, y) => x - y)[4].toFixed(1);
-console.log(`${ring} ${order} check=${check} fault rate ${rate} (${latency} µs): driver ${median(0)}  device ${median(1)}  checker ${median(2)} ns/buffer`);
+console.log(`${ring} ${order} check=${check} verify=${verify} fault rate ${rate} (${latency} µs): driver ${median(0)} (add ${median(1)}, reclaim ${median(2)})  device ${median(3)}  checker ${median(4)} ns/buffer`);

@@ -39,8 +39,8 @@ export class LiveChecker {
     this.rq = new Int32Array(this.rqCap * 2);
   }
 
-  // One method per log, called from that log's own drain loop: the dispatch inlines there (one
-  // closure called from a shared EventLog.drain was a polymorphic call per record).
+  // One method per log, called directly from drainLog: the dispatch inlines there (one closure
+  // called from a shared EventLog.drain was a polymorphic call per record).
   private onDriver(w0: number, w1: number): void {
     const c = this.checker;
     this.trace?.driver(w0, w1);
@@ -77,28 +77,16 @@ export class LiveChecker {
     this.trace!.device(w0, w1, ok ? { firstSeq: t.firstSeq, ids } : undefined);
   }
 
-  private drainDriver(upTo: number): void {
-    const log = this.driverLog;
+  /** Hand the records of one log, [read, upTo), to its side's method, then release their space. */
+  private drainLog(log: EventLog, upTo: number, device: boolean): void {
     const data = log.data;
     const mask = log.capacity - 1;
     let r = log.readIndex();
     const n = (upTo - r) | 0;
     for (let k = 0; k < n; k++, r = (r + 1) | 0) {
       const i = (r & mask) << 1;
-      this.onDriver(data[i], data[i + 1]);
-    }
-    log.release(r);
-  }
-
-  private drainDevice(upTo: number): void {
-    const log = this.deviceLog;
-    const data = log.data;
-    const mask = log.capacity - 1;
-    let r = log.readIndex();
-    const n = (upTo - r) | 0;
-    for (let k = 0; k < n; k++, r = (r + 1) | 0) {
-      const i = (r & mask) << 1;
-      this.onDevice(data[i], data[i + 1]);
+      if (device) this.onDevice(data[i], data[i + 1]);
+      else this.onDriver(data[i], data[i + 1]);
     }
     log.release(r);
   }
@@ -118,8 +106,8 @@ export class LiveChecker {
     // Device index first: every avail a drained used entry needs was published before it.
     const dUp = this.deviceLog.written();
     const vUp = this.driverLog.written();
-    this.drainDriver(vUp);
-    this.drainDevice(dUp);
+    this.drainLog(this.driverLog, vUp, false);
+    this.drainLog(this.deviceLog, dUp, true);
     this.applyReclaims();
     if (!this.checker.ok) this.stop = true;
   }
