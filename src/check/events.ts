@@ -1,8 +1,8 @@
 /**
- * Compact event recording: each side appends 2-word records to its own shared ring; the main
- * thread's live checker drains them. The producer publishes its write index at publication points
- * (one Atomics.store per round, not per record) and only touches the consumer's index when its
- * cached free space runs out. No allocation per buffer.
+ * Compact event recording: each side appends 2-word records to its own shared ring; the live
+ * checker (in its own thread, src/harness/checker-thread.ts) drains them. The producer publishes
+ * its write index at publication points (one Atomics.store per round, not per record) and only
+ * touches the consumer's index when its cached free space runs out. No allocation per buffer.
  *
  * Record: w0 = type | id << 8 | flush << 24 | extra flags; w1 = a 32-bit argument.
  * Indexes are wrapping int32 record counters (differences taken with `| 0`), so a log never

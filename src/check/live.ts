@@ -1,6 +1,7 @@
 /**
  * Live checking: drains both sides' event logs into a Checker. Used by the threaded harness
- * (main thread, every few ms), by one-thread tests and by the simulator (after every step).
+ * (in its own low-priority thread, or on the main thread when tracing; every 2 ms), by one-thread
+ * tests and by the simulator (after every step).
  */
 import { Checker, type CheckerOptions, type Violation } from './checker.js';
 import { availRunOf, availStepOf, EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';

@@ -83,7 +83,6 @@ export class VirtioDriver implements Side {
   step(): number {
     const cfg = this.cfg;
     const ring = this.ring;
-    const segments = cfg.readable + cfg.writable;
     const capacity = cfg.writable * cfg.segmentBytes;
     const tr = this.tracker;
     // The batch bound, once: buffers left, the publish batch and the ordering window.
@@ -98,7 +97,7 @@ export class VirtioDriver implements Side {
     const seq0 = tr.makeAvailableMany(added, this.addedWeight, n, capacity);
     if (fill) for (let i = 0; i < n; i++) this.fillReadable(added[i], (seq0 + i) >>> 0);
     // Avail events: one record per run of consecutive ids, ascending (IN_ORDER split hands them out
-    // in ring order) or descending (a LIFO free list returns a reclaimed batch backwards).
+    // in ring order) or descending (packed's LIFO stack of free ids returns a reclaimed batch backwards).
     let runId = added[0];
     let runN = 1;
     let runStep = 1;
