@@ -154,7 +154,7 @@ export function formatRun(r: RunResult & { soak?: SoakSummary }): string {
     ['used entries', `${r.used_entries} (${r.used_entries_per_buffer} per buffer; ${r.batched_entries} batches covering ${r.buffers_in_batches} buffers; ${r.flushes} FLUSH)`],
     ['faults', `${r.faults} (device stalled ${r.stall_ms} ms; at most ${r.max_faults_pending} pending)`],
     ['notifications', `${r.kicks} kicks, ${r.interrupts} interrupts (${r.kicks_per_1000} / ${r.interrupts_per_1000} per 1000 buffers)`],
-    ['checker', r.check ? `on: lost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}, lost wake-ups ${r.lost_wakeups}` : 'off'],
+    ['checker', r.check ? `on${r.checker_niced ? ` (own thread, nice ${r.config.checkerNice})` : ''}: lost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}, lost wake-ups ${r.lost_wakeups}` : 'off'],
     ['result', r.ok ? 'OK' : `FAILED (seed ${r.seed})`],
   ];
   if (r.soak) {
