@@ -111,3 +111,27 @@ describe('checker: a lagging live checker holds avail runs, not buffers', () => 
     expect(c.violations[0].rule).toBe('CHECKER_OVERFLOW');
   });
 });
+
+describe('checker: a run of single reclaims (EV_RECLAIM_SINGLES)', () => {
+  it('checks each entry stood for one buffer, applies only entries already seen, and names a mismatch', () => {
+    const c = new Checker({ ring: 'split', order: 'none', queueSize: 8 });
+    for (let id = 0; id < 4; id++) c.avail(id, 16);
+    expect(c.used(1, 16, false)).toBe(true);
+    expect(c.used(0, 16, false)).toBe(true);
+    // Three singles reported, two used entries seen: two are checked, one waits.
+    expect(c.reclaimSingles(3)).toBe(2);
+    expect(c.reclaimEntries).toBe(2);
+    expect(c.used(2, 16, false)).toBe(true);
+    expect(c.reclaimSingles(1)).toBe(1);
+    expect(c.ok).toBe(true);
+  });
+  it('an entry that stood for a batch, reclaimed as a single: RECLAIM_MISMATCH', () => {
+    const c = new Checker({ ring: 'split', order: 'in-order', queueSize: 8 });
+    for (let id = 0; id < 4; id++) c.avail(id, 16);
+    expect(c.used(2, 16, false)).toBe(true); // a batch of 3 (ids 0, 1, 2)
+    expect(c.reclaimSingles(1)).toBe(1);
+    expect(c.ok).toBe(false);
+    expect(c.violations[0]).toMatchObject({ rule: 'RECLAIM_MISMATCH', entry: 0 });
+    expect(c.violations[0].message).toMatch(/stands for 3/);
+  });
+});

@@ -244,6 +244,24 @@ export class Checker {
     }
   }
 
+  /**
+   * The driver reclaimed the next `n` used entries, each completing one buffer (EV_RECLAIM_SINGLES).
+   * Checks those whose used entries have been seen; returns how many that was (the rest waits).
+   */
+  reclaimSingles(n: number): number {
+    let k = 0;
+    for (; k < n && (this.failed || this.reclaimEntries < this.usedEntries); k++) {
+      const entry = this.reclaimEntries++;
+      if (this.failed) continue;
+      const want = this.expect[entry & this.expectMask];
+      if (want !== 1) {
+        this.violate('RECLAIM_MISMATCH', `driver reclaimed 1 buffer for used entry ${entry}; the entry stands for ${want}`, entry, null);
+        this.failed = true;
+      }
+    }
+    return k;
+  }
+
   corrupted(side: 'driver' | 'device', id: number, seq: number): void {
     this.violate('DATA_CORRUPTED', `${side} found a wrong data pattern in buffer id ${id} (seq ${seq})`, null, id);
   }

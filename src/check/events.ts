@@ -20,6 +20,8 @@ export const EV_RESOLVE = 7;  // fault on `id` resolved; w1 = seq
 export const EV_LOST_WAKEUP = 8; // this side slept through published work; w1 = the index it found
 export const EV_CORRUPT = 9;  // data pattern mismatch on `id`; w1 = seq
 export const EV_TIME = 10;    // tracing only: the time of the records that follow; w1 = µs since the run's epoch
+export const EV_RECLAIM_SINGLES = 11; // driver reclaimed the next w1 used entries, each completing exactly one buffer
+                                      // (one record for a run of what would be w1 EV_RECLAIM records of count 1)
 
 export const EV_FLUSH_BIT = 1 << 24;
 /** Longest run one EV_AVAIL record holds (n-1 in bits 24..30). */

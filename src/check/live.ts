@@ -4,7 +4,7 @@
  * tests and by the simulator (after every step).
  */
 import { Checker, type CheckerOptions, type Violation } from './checker.js';
-import { availRunOf, availStepOf, EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_USED, EventLog } from './events.js';
+import { availRunOf, availStepOf, EV_AVAIL, EV_CORRUPT, EV_FLUSH_BIT, EV_LOST_WAKEUP, EV_RECLAIM, EV_RECLAIM_SINGLES, EV_USED, EventLog } from './events.js';
 import type { TraceBuilder } from '../trace/perfetto.js';
 
 /** What a run reports of its checker (whichever thread it ran on). */
@@ -48,10 +48,12 @@ export class LiveChecker {
     const type = w0 & 0xff;
     const id = (w0 >>> 8) & 0xffff;
     if (type === EV_AVAIL) c.availRun(id, availRunOf(w0), w1, availStepOf(w0));
-    else if (type === EV_RECLAIM) {
+    else if (type === EV_RECLAIM || type === EV_RECLAIM_SINGLES) {
       if (this.rqCount >= this.rqCap) { this.applyReclaims(); }
+      // A run of single reclaims is queued as one entry: id -n (ids are never negative).
       const i = ((this.rqHead + this.rqCount) & this.rqMask) * 2;
-      this.rq[i] = id; this.rq[i + 1] = w1; this.rqCount++;
+      if (type === EV_RECLAIM) { this.rq[i] = id; this.rq[i + 1] = w1; } else { this.rq[i] = -w1; this.rq[i + 1] = 1; }
+      this.rqCount++;
     } else if (type === EV_CORRUPT) { c.corrupted('driver', id, w1); this.stop = true; }
     else if (type === EV_LOST_WAKEUP) { c.lostWakeup('driver'); this.stop = true; }
   }
@@ -96,7 +98,12 @@ export class LiveChecker {
     const c = this.checker;
     while (this.rqCount > 0 && c.reclaimEntries < c.usedEntries) {
       const i = this.rqHead * 2;
-      c.reclaim(this.rq[i], this.rq[i + 1]);
+      const id = this.rq[i];
+      if (id < 0) {
+        const done = c.reclaimSingles(-id);
+        // Only part of the run has its used entries drained yet: the rest stays queued.
+        if (done < -id) { this.rq[i] = id + done; break; }
+      } else c.reclaim(id, this.rq[i + 1]);
       this.rqHead = (this.rqHead + 1) & this.rqMask;
       this.rqCount--;
     }

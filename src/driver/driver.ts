@@ -134,6 +134,8 @@ export class VirtioDriver implements Side {
     const availTime = this.availTime;
     let got = 0;
     let t = 0;
+    // Entries that completed one buffer each, not yet reported: one record for a run of them.
+    let singles = 0;
     while (ring.pollUsed()) {
       ring.readUsed();
       const usedId = ring.usedId;
@@ -162,11 +164,16 @@ export class VirtioDriver implements Side {
       if (runN > 0) this.latency.recordN((t - runAt) * 1e6, runN);
       this.reclaimed += k;
       got += k;
-      this.report.reclaim(usedId, k, this.reclaimed);
+      if (k === 1) singles++;
+      else {
+        if (singles > 0) { this.report.reclaimSingles(singles, this.reclaimed - k); singles = 0; }
+        this.report.reclaim(usedId, k, this.reclaimed);
+      }
       const marks = this.marks;
       if (marks[0] < 0 && this.reclaimed * 2 >= this.cfg.buffers) { marks[0] = t; this.halfN = this.reclaimed; }
       if (marks[1] < 0 && this.reclaimed >= this.cfg.buffers) marks[1] = t;
     }
+    if (singles > 0) this.report.reclaimSingles(singles, this.reclaimed);
     return got;
   }
 

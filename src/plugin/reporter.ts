@@ -4,7 +4,7 @@
  * report through it exactly as a user's do. Allocation-free; each call is a few stores.
  */
 import {
-  EV_AVAIL, EV_AVAIL_DESC_BIT, EV_CORRUPT, EV_LOST_WAKEUP, EV_TIME, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RESOLVE, EV_USED, type EventLog,
+  EV_AVAIL, EV_AVAIL_DESC_BIT, EV_CORRUPT, EV_LOST_WAKEUP, EV_TIME, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RECLAIM_SINGLES, EV_RESOLVE, EV_USED, type EventLog,
 } from '../check/events.js';
 import {
   D_CORRUPTED, D_KICKS, D_MADE, D_PUBLISHES, D_RECLAIMED, D_USED_SEEN, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES,
@@ -112,6 +112,15 @@ export class Reporter {
     this.stats[D_USED_SEEN]++;
     this.stats[D_RECLAIMED] = reclaimedTotal;
     if (this.on) this.emit(EV_RECLAIM | (id << 8), count);
+  }
+  /**
+   * The next `entries` used entries were reclaimed, each completing exactly one buffer (what
+   * `entries` calls of reclaim(id, 1, …) report, in one record: the checker checks a run of them).
+   */
+  reclaimSingles(entries: number, reclaimedTotal: number): void {
+    this.stats[D_USED_SEEN] += entries;
+    this.stats[D_RECLAIMED] = reclaimedTotal;
+    if (this.on) this.emit(EV_RECLAIM_SINGLES, entries);
   }
   /** The driver found the device's pattern wrong in buffer `id`. */
   driverCorrupt(id: number, seq: number): void {

@@ -24,7 +24,7 @@
 import { DEFAULT_CONFIG, orderWindowOf, validateConfig, type RunConfig } from '../harness/config.js';
 import { buildDevice, buildDriver, createShared, guestLayoutOf, type SideInit } from '../harness/sides.js';
 import { featureBits, negotiate, type OrderMode, type RingKind } from '../spec/features.js';
-import { availRunOf, availStepOf, EventLog, EV_AVAIL, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_USED, EV_FAULT, EV_RESOLVE } from '../check/events.js';
+import { availRunOf, availStepOf, EventLog, EV_AVAIL, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RECLAIM_SINGLES, EV_USED, EV_FAULT, EV_RESOLVE } from '../check/events.js';
 import { LiveChecker } from '../check/live.js';
 import type { Doorbell, NotifyMode } from '../memory/doorbell.js';
 import type { MemoryOps } from '../memory/ops.js';
@@ -143,6 +143,7 @@ function describe(w0: number, w1: number): string {
     case EV_AVAIL: return availRunOf(w0) === 1 ? `avail id ${id}` : `avail ids ${id}..${(id + availStepOf(w0) * (availRunOf(w0) - 1)) & 0xffff}`;
     case EV_USED: return `used id ${id} len ${w1}${w0 & EV_FLUSH_BIT ? ' FLUSH' : ''}`;
     case EV_RECLAIM: return `reclaim id ${id} (${w1} buffer${w1 === 1 ? '' : 's'})`;
+    case EV_RECLAIM_SINGLES: return `reclaim ${w1} entr${w1 === 1 ? 'y' : 'ies'} of 1 buffer each`;
     case EV_KICK: return 'kick';
     case EV_IRQ: return 'interrupt';
     case EV_FAULT: return `fault id ${id}`;

@@ -14,7 +14,7 @@
  * own (the driver's rounds have only kick instants). Bounded: the last `maxEvents` trace events are
  * kept (a sliding window), and the metadata says how many were dropped.
  */
-import { availRunOf, EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, EV_RESOLVE, EV_TIME, EV_USED } from '../check/events.js';
+import { availRunOf, EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, EV_RECLAIM_SINGLES, EV_RESOLVE, EV_TIME, EV_USED } from '../check/events.js';
 
 export interface TraceEvent {
   name: string;
@@ -125,8 +125,9 @@ export class TraceBuilder {
       // Buffers that never complete (a run stopped by a violation) must not grow this without bound.
       while (this.availTs.size > AVAIL_KEPT) this.availTs.delete(this.availTs.keys().next().value as number);
     }
-    else if (type === EV_RECLAIM) {
-      this.reclaimTs.push(ts);
+    else if (type === EV_RECLAIM || type === EV_RECLAIM_SINGLES) {
+      // One reclaim per used entry: a run of single reclaims is w1 of them.
+      for (let k = 0, n = type === EV_RECLAIM ? 1 : w1; k < n; k++) this.reclaimTs.push(ts);
       this.matchReclaims();
     } else if (type === EV_KICK) {
       const f = ++this.flowId;
