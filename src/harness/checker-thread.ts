@@ -127,7 +127,4 @@ export class CheckerThread {
     if (!this.summary) throw new Error(this.failed ?? 'checker thread gave no summary');
     return this.summary;
   }
-
-  /** End the thread now (a run that failed before it could finish). */
-  async terminate(): Promise<void> { await this.worker.terminate(); }
 }

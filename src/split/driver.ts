@@ -42,6 +42,9 @@ export class SplitDriverRing implements DriverRing {
   private readonly descNext: Uint16Array;
   private readonly chainLen: Uint16Array;
   private readonly chainTail: Uint16Array;
+  /** add()'s one-buffer batch (it goes through addMany). */
+  private readonly oneId = new Uint16Array(1);
+  private readonly oneWeight = new Uint16Array(1);
   // A FIFO, not Linux's LIFO stack: a batch reclaimed in order goes back in order, so without
   // faults PARTIAL_ORDER and unordered runs hand out descriptors in ring order exactly as IN_ORDER
   // does (ascending ids: sequential buffer memory, one avail run per batch).
@@ -124,14 +127,11 @@ export class SplitDriverRing implements DriverRing {
   add(nRead: number, nWrite: number): number {
     const segments = nRead + nWrite;
     if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) return this.addChain(nRead, segments);
-    // The common buffer, one direct descriptor: kept small so that the driver's loop inlines it.
-    const head = this.takeDesc();
-    this.writeDesc(this.descBase + head * SPLIT_DESC_SIZE, this.poolBase + head * this.bufferStride, this.opts.segmentBytes,
-      nRead === 0 ? VIRTQ_DESC_F_WRITE : 0, 0);
-    this.chainLen[head] = 1;
-    this.chainTail[head] = head;
-    this.pushAvail(head);
-    return head;
+    // The common buffer, one direct descriptor: addMany's loop is the one implementation of it.
+    if (this.addMany(1, nRead, nWrite, this.oneId, this.oneWeight) !== 1) {
+      throw new VqError('BAD_CONFIG', 'driver', 'internal: add() with no free descriptor (canAdd was not asked)');
+    }
+    return this.oneId[0];
   }
 
   addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
