@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runBench, targets, type BenchPlan } from '../src/bench/matrix.js';
+import { pairedRatios, runBench, targets, type BenchPlan } from '../src/bench/matrix.js';
 import { runPeer } from '../src/bench/peers.js';
 
 // The benchmark machinery works end to end (structure only: speed is measured in `vqlab bench`,
@@ -32,5 +32,25 @@ describe('vqlab bench machinery', () => {
     const v = targets(broken).find((x) => x.target.startsWith('every run conformant'))!;
     expect(v.met).toBe(false);
     expect(v.value).toContain(r.cells[1].label);
+    // Every cell and peer keeps its per-repeat figures; the ratios are also shown paired by repeat.
+    for (const c of r.cells) expect(c.per_repeat?.buffers_per_s.length).toBe(plan.repeat);
+    expect(r.peers['spsc-batch32'].per_repeat?.length).toBe(plan.repeat);
+    expect(t.find((x) => x.target.includes('ceiling'))!.value).toMatch(/paired by repeat [0-9.]+ \[/);
+    expect(t.find((x) => x.target.includes('PARTIAL_ORDER p99'))!.value).toMatch(/[01] of 1 repeats/);
+    // A report written before per-repeat figures existed still answers (ratios of medians only).
+    const old = { ...r, peers: Object.fromEntries(Object.entries(r.peers).map(([k, p]) => [k, { ...p, per_repeat: undefined }])), cells: r.cells.map((c) => ({ ...c, per_repeat: undefined })) };
+    const to = targets(old);
+    expect(to.length).toBe(t.length);
+    expect(to.some((x) => x.value.includes('paired'))).toBe(false);
+    expect(to.map((x) => x.met)).toEqual(t.map((x) => x.met));
+  });
+  it('pairs ratios repeat by repeat, refusing unpaired or empty series', () => {
+    expect(pairedRatios([10, 20, 30], [10, 10, 10])).toEqual({ median: 2, min: 1, max: 3 });
+    // Paired, the ratio is steady even when both series drift by 3x across repeats.
+    expect(pairedRatios([5, 10, 15], [10, 20, 30])).toEqual({ median: 0.5, min: 0.5, max: 0.5 });
+    expect(pairedRatios([1, 2], [1])).toBeNull();
+    expect(pairedRatios([], [])).toBeNull();
+    expect(pairedRatios(undefined, [1])).toBeNull();
+    expect(pairedRatios([1], [0])).toBeNull();
   });
 });

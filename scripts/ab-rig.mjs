@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Two builds' one-thread phase costs, paired: both rigs live in one process and are timed in
+// alternating 50 ms slices, so the host's noise (which moves this VM's speed by 1.5x over minutes)
+// hits both alike; prints each build's median ns/buffer per phase and the ratio B/A per phase.
+//   node scripts/ab-rig.mjs <checkout A> <checkout B> [ring] [order] [check 0|1] [fault rate] [slices]
+// A checkout may carry its own ordering as <checkout>@<order> (one build, two orderings side by side):
+//   node scripts/ab-rig.mjs .@in-order .@partial split
+import { resolve } from 'node:path';
+const [, , dirA, dirB, ring = 'split', order = 'in-order', check = '0', rate = '0', slicesArg = '40'] = process.argv;
+if (!dirA || !dirB) { console.error('usage: node scripts/ab-rig.mjs <checkout A> <checkout B> [ring] [order] [check 0|1] [fault rate] [slices]'); process.exit(2); }
+const over = { ring, order, check: check === '1', verifyData: true, queueSize: 256, faultRate: Number(rate), faultLatencyUs: 50 };
+const rigs = [];
+for (const spec of [dirA, dirB]) {
+  const [d, ord] = spec.split('@');
+  const { Rig } = await import(resolve(d) + '/dist/bench/rig.js');
+  rigs.push(new Rig(ord ? { ...over, order: ord } : over));
+}
+function slice(rig, ms) {
+  let n = 0, tAdd = 0, tDev = 0, tRec = 0, tChk = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    for (let i = 0; i < 50; i++) {
+      const a = performance.now(); rig.add();
+      const b = performance.now(); rig.use();
+      const c = performance.now(); n += rig.reclaim();
+      const d = performance.now(); rig.drain();
+      const e = performance.now();
+      tAdd += b - a; tDev += c - b; tRec += d - c; tChk += e - d;
+    }
+  }
+  const k = 1e6 / n;
+  return { add: tAdd * k, device: tDev * k, reclaim: tRec * k, checker: tChk * k };
+}
+for (const r of rigs) slice(r, 800); // warm-up: both JITs settle
+const out = [[], []];
+const slices = Number(slicesArg);
+for (let s = 0; s < slices; s++) for (let j = 0; j < 2; j++) { const jj = s & 1 ? 1 - j : j; out[jj].push(slice(rigs[jj], 50)); }
+const med = (xs) => { const v = [...xs].sort((a, b) => a - b); return v[v.length >> 1]; };
+console.log(`${ring} ${order} check=${check} fault rate ${rate}: median of ${slices} paired 50 ms slices, ns/buffer`);
+for (const k of ['add', 'device', 'reclaim', 'checker']) {
+  const a = med(out[0].map((x) => x[k])), b = med(out[1].map((x) => x[k]));
+  const ratios = out[0].map((x, i) => out[1][i][k] / x[k]);
+  console.log(`  ${k.padEnd(8)} A ${a.toFixed(1).padStart(6)}  B ${b.toFixed(1).padStart(6)}  B/A ${med(ratios).toFixed(3)}`);
+}
