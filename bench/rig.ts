@@ -52,6 +52,28 @@ export class Rig {
     this.live.drain();
     if (this.live.stop) throw new Error(`checker: ${this.live.checker.violations.map((v) => v.message).join('; ')}`);
   }
+  /**
+   * Rounds for `ms` milliseconds, each phase timed alone: ns per buffer completed of driver add +
+   * publish, device pop + use, driver reclaim and the checker's drain (scripts/rig-cost.mjs,
+   * scripts/ab-rig.mjs).
+   */
+  timeSlice(ms: number): { add: number; device: number; reclaim: number; checker: number } {
+    let n = 0, tAdd = 0, tDevice = 0, tReclaim = 0, tCheck = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      for (let i = 0; i < 50; i++) {
+        const a = performance.now(); this.add();
+        const b = performance.now(); this.use();
+        const c = performance.now(); n += this.reclaim();
+        const d = performance.now(); this.drain();
+        const e = performance.now();
+        tAdd += b - a; tDevice += c - b; tReclaim += d - c; tCheck += e - d;
+      }
+    }
+    const k = 1e6 / n;
+    return { add: tAdd * k, device: tDevice * k, reclaim: tReclaim * k, checker: tCheck * k };
+  }
+
   /** One whole round; returns buffers completed. */
   round(): number {
     this.add();

@@ -15,22 +15,7 @@ for (const spec of [dirA, dirB]) {
   const { Rig } = await import(resolve(d) + '/dist/bench/rig.js');
   rigs.push(new Rig(ord ? { ...over, order: ord } : over));
 }
-function slice(rig, ms) {
-  let n = 0, tAdd = 0, tDev = 0, tRec = 0, tChk = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    for (let i = 0; i < 50; i++) {
-      const a = performance.now(); rig.add();
-      const b = performance.now(); rig.use();
-      const c = performance.now(); n += rig.reclaim();
-      const d = performance.now(); rig.drain();
-      const e = performance.now();
-      tAdd += b - a; tDev += c - b; tRec += d - c; tChk += e - d;
-    }
-  }
-  const k = 1e6 / n;
-  return { add: tAdd * k, device: tDev * k, reclaim: tRec * k, checker: tChk * k };
-}
+const slice = (rig, ms) => rig.timeSlice(ms);
 for (const r of rigs) slice(r, 800); // warm-up: both JITs settle
 const out = [[], []];
 const slices = Number(slicesArg);

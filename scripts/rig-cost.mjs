@@ -8,21 +8,7 @@
 const [ring = 'split', order = 'in-order', check = '1', rate = '0', latency = '50', verify = '1'] = process.argv.slice(2);
 const { Rig } = await import('../dist/bench/rig.js');
 const rig = new Rig({ ring, order, check: check === '1', verifyData: verify === '1', queueSize: 256, faultRate: Number(rate), faultLatencyUs: Number(latency) });
-function slice(ms) {
-  let n = 0, tAdd = 0, tDevice = 0, tReclaim = 0, tCheck = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    for (let i = 0; i < 50; i++) {
-      const a = performance.now(); rig.add();
-      const b = performance.now(); rig.use();
-      const c = performance.now(); n += rig.reclaim();
-      const d = performance.now(); rig.drain();
-      const e = performance.now();
-      tAdd += b - a; tDevice += c - b; tReclaim += d - c; tCheck += e - d;
-    }
-  }
-  return [tAdd + tReclaim, tAdd, tReclaim, tDevice, tCheck].map((t) => (t * 1e6) / n);
-}
+const slice = (ms) => { const t = rig.timeSlice(ms); return [t.add + t.reclaim, t.add, t.reclaim, t.device, t.checker]; };
 slice(600);
 const rows = [];
 for (let i = 0; i < 9; i++) rows.push(slice(200));
