@@ -96,8 +96,9 @@ export class VirtioDriver implements Side {
     if (n === 0) return this.reclaim();
     const seq0 = tr.makeAvailableMany(added, this.addedWeight, n, capacity);
     if (fill) for (let i = 0; i < n; i++) this.fillReadable(added[i], (seq0 + i) >>> 0);
-    // Avail events: one record per run of consecutive ids, ascending (IN_ORDER split hands them out
-    // in ring order) or descending (packed's LIFO stack of free ids returns a reclaimed batch backwards).
+    // Avail events: one record per run of consecutive ids, ascending (both rings hand ids out
+    // next-fit, src/ring/ids.ts) or descending (a driver with a LIFO pool of ids hands a reclaimed
+    // batch out backwards).
     let runId = added[0];
     let runN = 1;
     let runStep = 1;

@@ -16,6 +16,7 @@ import type { GuestLayout } from '../memory/guest.js';
 import type { DriverRing } from '../ring/types.js';
 import type { DriverRingOptions } from '../split/driver.js';
 import { VqError } from '../errors.js';
+import { NextFitIds } from '../ring/ids.js';
 import { disableNotify, enableNotify, needNotify } from './event.js';
 
 const USED_DESC_FLAGS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH;
@@ -34,9 +35,9 @@ export class PackedDriverRing implements DriverRing {
   private readonly eventIdx: boolean;
   private readonly indirect: boolean;
 
-  // Buffer ids: a free stack (ids < queue size). Slots per id, for skipping and freeing.
-  private readonly freeIds: Uint16Array;
-  private freeIdCount: number;
+  /** Free Buffer IDs (< queue size), next-fit: ascending, as split's descriptors (src/ring/ids.ts). */
+  private readonly ids: NextFitIds;
+  /** Slots per id, for skipping and freeing. */
   private readonly slotsOf: Uint16Array;
   numFree: number;
 
@@ -67,9 +68,7 @@ export class PackedDriverRing implements DriverRing {
     this.deviceEvent = layout.deviceEvent.offset;
     this.eventIdx = features.eventIdx;
     this.indirect = features.indirect;
-    this.freeIds = new Uint16Array(this.n);
-    for (let i = 0; i < this.n; i++) this.freeIds[i] = this.n - 1 - i;
-    this.freeIdCount = this.n;
+    this.ids = new NextFitIds(this.n);
     this.slotsOf = new Uint16Array(this.n);
     this.numFree = this.n;
   }
@@ -79,7 +78,7 @@ export class PackedDriverRing implements DriverRing {
   }
 
   canAdd(segments: number): boolean {
-    return this.freeIdCount > 0 && this.numFree >= this.descsFor(segments);
+    return this.ids.free > 0 && this.numFree >= this.descsFor(segments);
   }
 
   weightOf(id: number): number { return this.slotsOf[id]; }
@@ -112,7 +111,7 @@ export class PackedDriverRing implements DriverRing {
     const mem = this.mem;
     const segments = nRead + nWrite;
     const bytes = this.opts.segmentBytes;
-    const id = this.freeIds[--this.freeIdCount];
+    const id = this.ids.take();
     if (this.indirect && segments >= this.opts.indirectMin) {
       // 2.8.6: one ring descriptor pointing at a table; inside it only WRITE is meaningful.
       const table = this.guest.indirectBase + id * this.guest.indirectStride;
@@ -203,7 +202,7 @@ export class PackedDriverRing implements DriverRing {
 
   free(id: number): void {
     this.numFree += this.slotsOf[id];
-    this.freeIds[this.freeIdCount++] = id;
+    this.ids.release(id);
   }
 
   enableInterrupts(): void { enableNotify(this.mem, this.driverEvent, this.eventIdx, this.lastUsed, this.usedWrap); }
@@ -213,7 +212,7 @@ export class PackedDriverRing implements DriverRing {
   state(): Record<string, number | boolean> {
     return {
       next_avail: this.nextAvail, avail_wrap: this.availWrap, last_used: this.lastUsed, used_wrap: this.usedWrap,
-      num_free: this.numFree, free_ids: this.freeIdCount,
+      num_free: this.numFree, free_ids: this.ids.free,
     };
   }
 }

@@ -14,6 +14,7 @@ import type { MemoryOps } from '../memory/ops.js';
 import type { GuestLayout } from '../memory/guest.js';
 import type { DriverRing } from '../ring/types.js';
 import { VqError } from '../errors.js';
+import { NextFitIds } from '../ring/ids.js';
 
 export interface DriverRingOptions {
   /** Use an indirect table for buffers of at least this many segments (when INDIRECT is negotiated). */
@@ -31,27 +32,20 @@ export class SplitDriverRing implements DriverRing {
   private readonly availEventOff: number;
   private readonly eventIdx: boolean;
   private readonly indirect: boolean;
-  /** IN_ORDER: descriptors are taken in ring order (digest "IN_ORDER"). */
-  private readonly ringOrderAlloc: boolean;
   private readonly poolBase: number;
   private readonly bufferStride: number;
   private readonly segmentStride: number;
 
-  // Free descriptors. Shadow `next` links and chain shapes are driver-private: never re-read
-  // from the descriptor table, which a device could in principle have scribbled on.
+  /** Free descriptors, next-fit: ring order under IN_ORDER, and ascending ids after faults (src/ring/ids.ts). */
+  private readonly descs: NextFitIds;
+  // Chain links and lengths are driver-private shadows: never re-read from the descriptor table,
+  // which a device could in principle have scribbled on.
   private readonly descNext: Uint16Array;
   private readonly chainLen: Uint16Array;
-  private readonly chainTail: Uint16Array;
   /** add()'s one-buffer batch (it goes through addMany). */
   private readonly oneId = new Uint16Array(1);
   private readonly oneWeight = new Uint16Array(1);
-  // A FIFO, not Linux's LIFO stack: a batch reclaimed in order goes back in order, so without
-  // faults PARTIAL_ORDER and unordered runs hand out descriptors in ring order exactly as IN_ORDER
-  // does (ascending ids: sequential buffer memory, one avail run per batch).
-  private freeHead = 0;
-  private freeTail: number;
-  private nextInOrder = 0;
-  numFree: number;
+  get numFree(): number { return this.descs.free; }
 
   /** avail.idx as the driver will publish it, and as of the last kick decision. */
   private availIdx = 0;
@@ -80,16 +74,12 @@ export class SplitDriverRing implements DriverRing {
     this.availEventOff = layout.availEvent.offset;
     this.eventIdx = features.eventIdx;
     this.indirect = features.indirect;
-    this.ringOrderAlloc = features.order === 'in-order';
     this.poolBase = guest.poolBase;
     this.bufferStride = guest.bufferStride;
     this.segmentStride = guest.segmentStride;
+    this.descs = new NextFitIds(this.n);
     this.descNext = new Uint16Array(this.n);
-    for (let i = 0; i < this.n; i++) this.descNext[i] = (i + 1) & this.mask;
     this.chainLen = new Uint16Array(this.n);
-    this.chainTail = new Uint16Array(this.n);
-    this.numFree = this.n;
-    this.freeTail = this.n - 1;
   }
 
   private descsFor(segments: number): number {
@@ -104,24 +94,6 @@ export class SplitDriverRing implements DriverRing {
 
   segmentAddr(id: number, k: number): number {
     return this.poolBase + id * this.bufferStride + k * this.segmentStride;
-  }
-
-  private takeDesc(): number {
-    let d: number;
-    if (this.ringOrderAlloc) {
-      d = this.nextInOrder;
-      this.nextInOrder = (d + 1) & this.mask;
-    } else {
-      d = this.freeHead;
-      this.freeHead = this.descNext[d];
-    }
-    this.numFree--;
-    return d;
-  }
-
-  /** Next descriptor the chain will link to (the one takeDesc() returns next). */
-  private peekDesc(): number {
-    return this.ringOrderAlloc ? this.nextInOrder : this.freeHead;
   }
 
   add(nRead: number, nWrite: number): number {
@@ -144,8 +116,8 @@ export class SplitDriverRing implements DriverRing {
       }
       return n;
     }
-    // The common buffer, one direct descriptor each: add() unrolled, the ring's cursors in locals
-    // (written back once) so the loop carries no field loads and stores per buffer.
+    // The common buffer, one direct descriptor each: add() unrolled, the avail index in a local
+    // (written back once) so the loop carries no field loads and stores for it per buffer.
     const mem = this.mem;
     const mask = this.mask;
     const descBase = this.descBase;
@@ -154,29 +126,22 @@ export class SplitDriverRing implements DriverRing {
     const stride = this.bufferStride;
     const bytes = this.opts.segmentBytes;
     const flags = nRead === 0 ? VIRTQ_DESC_F_WRITE : 0;
-    const inOrder = this.ringOrderAlloc;
-    const descNext = this.descNext;
+    const descs = this.descs;
     const chainLen = this.chainLen;
-    const chainTail = this.chainTail;
-    let next = inOrder ? this.nextInOrder : this.freeHead;
     let availIdx = this.availIdx;
-    let n = max < this.numFree ? max : this.numFree;
+    let n = max < descs.free ? max : descs.free;
     if (n < 0) n = 0;
     for (let i = 0; i < n; i++) {
-      const head = next;
-      next = inOrder ? (head + 1) & mask : descNext[head];
+      const head = descs.take();
       this.writeDesc(descBase + head * SPLIT_DESC_SIZE, poolBase + head * stride, bytes, flags, 0);
       chainLen[head] = 1;
-      chainTail[head] = head;
       const slot = slotBase + (availIdx & mask) * 2;
       if (mem.ld16(slot) !== head) mem.st16(slot, head);
       availIdx = (availIdx + 1) & 0xffff;
       ids[i] = head;
       weights[i] = 1;
     }
-    if (inOrder) this.nextInOrder = next; else this.freeHead = next;
     this.availIdx = availIdx;
-    this.numFree -= n;
     return n;
   }
 
@@ -185,8 +150,8 @@ export class SplitDriverRing implements DriverRing {
     const mem = this.mem;
     const bytes = this.opts.segmentBytes;
     const useIndirect = this.indirect && segments >= this.opts.indirectMin;
-    const head = this.takeDesc();
-    let tail = head;
+    const descs = this.descs;
+    const head = descs.take();
     if (useIndirect) {
       // One descriptor in the ring pointing at this buffer's table (2.7.5.3).
       const table = this.guest.indirectBase + head * this.guest.indirectStride;
@@ -208,15 +173,14 @@ export class SplitDriverRing implements DriverRing {
       let cur = head;
       for (let k = 0; k < segments; k++) {
         const last = k === segments - 1;
-        const next = last ? 0 : this.peekDesc();
+        const next = last ? 0 : descs.peek();
         this.writeDesc(this.descBase + cur * SPLIT_DESC_SIZE, this.segmentAddr(head, k), bytes,
           (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT), next);
-        tail = cur;
-        if (!last) cur = this.takeDesc();
+        this.descNext[cur] = next;
+        if (!last) cur = descs.take();
       }
       this.chainLen[head] = segments;
     }
-    this.chainTail[head] = tail;
     this.pushAvail(head);
     return head;
   }
@@ -299,14 +263,13 @@ export class SplitDriverRing implements DriverRing {
   }
 
   free(id: number): void {
-    const len = this.chainLen[id];
-    if (!this.ringOrderAlloc) {
-      // Append the chain [id .. chainTail[id]] (already linked by descNext) at the tail.
-      if (this.numFree === 0) this.freeHead = id;
-      else this.descNext[this.freeTail] = id;
-      this.freeTail = this.chainTail[id];
+    const descs = this.descs;
+    descs.release(id);
+    // A chain: the rest of its descriptors, through the driver's own links.
+    for (let k = this.chainLen[id], d = id; k > 1; k--) {
+      d = this.descNext[d];
+      descs.release(d);
     }
-    this.numFree += len;
   }
 
   enableInterrupts(): void {
