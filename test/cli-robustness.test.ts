@@ -24,6 +24,7 @@ const BAD: string[][] = [
   ['fuzz', '--class', 'loop'], ['fuzz', '--side', 'device', '--class', 'no-such-class'], ['fuzz', '--ring', 'circular'], ['fuzz', 'extra'],
   // layout, check, bench
   ['layout', '--queue-size', '99999'], ['layout', '--ring', 'packed', '--queue-size', '0'], ['check', '/nonexistent.json'], ['bench', '--bogus'],
+  ['bench', '--rings', 'split', '--queue-sizes', '100'], ['bench', '--orders', 'IN_ORDER'], ['bench', '--fault-rates', '0,2'], ['bench', '--notify', 'poll,,wait'], ['bench', '--queue-sizes', '0'],
 ];
 
 describe('CLI: bad input → one line on stderr, exit 2', () => {

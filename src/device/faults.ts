@@ -12,17 +12,38 @@ export interface FaultConfig {
 
 export class FaultModel {
   private readonly rng: Rng;
-  private readonly threshold: number;
+  /** ln(1 - rate): the geometric gap's scale (0 when rate is 0). */
+  private readonly logKeep: number;
+  /** Buffers still to go before the next fault. */
+  private gap: number;
   readonly latencyMs: number;
   constructor(readonly cfg: FaultConfig) {
     this.rng = new Rng(cfg.seed);
-    // Integer threshold: one u32 draw and a compare per buffer.
-    this.threshold = Math.round(Math.min(1, Math.max(0, cfg.rate)) * 4294967296);
+    const rate = Math.min(1, Math.max(0, cfg.rate));
+    this.logKeep = rate > 0 ? Math.log1p(-rate) : 0;
     this.latencyMs = cfg.latencyUs / 1000;
+    this.gap = this.draw();
   }
-  get enabled(): boolean { return this.threshold > 0; }
-  /** Does the next buffer fault? */
+  get enabled(): boolean { return this.logKeep !== 0; }
+
+  /**
+   * Does the next buffer fault? Each buffer faults independently with probability `rate`; the
+   * count of buffers between two faults is then geometric, so it is drawn once per fault
+   * (inverse CDF) and a buffer costs a decrement, not a random draw.
+   */
   next(): boolean {
-    return this.threshold > 0 && this.rng.u32() < this.threshold;
+    if (this.gap > 0) { this.gap--; return false; }
+    this.gap = this.draw();
+    return this.logKeep !== 0;
+  }
+
+  /** Buffers without a fault before the next one: floor(ln U / ln(1 - rate)), U uniform in (0, 1]. */
+  private draw(): number {
+    // Rate 0: never; re-armed whenever it runs out. Capped so the count stays a small integer.
+    if (this.logKeep === 0) return MAX_GAP;
+    const g = Math.floor(Math.log((this.rng.u32() + 1) / 4294967296) / this.logKeep);
+    return (g < MAX_GAP ? g : MAX_GAP) | 0; // | 0: an int field (ln 1 = 0 gives -0, a double)
   }
 }
+
+const MAX_GAP = 0x3fffffff;

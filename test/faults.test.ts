@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { FaultModel } from '../src/device/faults.js';
+
+/** Which of `n` buffers fault, as a bit per buffer. */
+const pattern = (rate: number, seed: number, n: number): Uint8Array => {
+  const f = new FaultModel({ rate, latencyUs: 10, seed });
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = f.next() ? 1 : 0;
+  return out;
+};
+
+describe('FaultModel: independent faults per buffer, drawn as geometric gaps', () => {
+  it('rate 0 never faults, rate 1 always does', () => {
+    expect(pattern(0, 1, 100_000).some((x) => x === 1)).toBe(false);
+    expect(pattern(1, 1, 10_000).every((x) => x === 1)).toBe(true);
+    expect(new FaultModel({ rate: 0, latencyUs: 1, seed: 1 }).enabled).toBe(false);
+  });
+
+  it('a seed replays the same faults; another seed gives others', () => {
+    expect(pattern(0.01, 5, 50_000)).toEqual(pattern(0.01, 5, 50_000));
+    expect(pattern(0.01, 5, 50_000)).not.toEqual(pattern(0.01, 6, 50_000));
+  });
+
+  for (const rate of [0.001, 0.01, 0.05, 0.3]) {
+    it(`rate ${rate}: the fault frequency, and a fault right after a fault, within 5 sigma of Bernoulli(${rate})`, () => {
+      const n = 2_000_000;
+      const p = pattern(rate, 11, n);
+      let faults = 0, pairs = 0;
+      for (let i = 0; i < n; i++) { faults += p[i]; if (i > 0 && p[i] === 1 && p[i - 1] === 1) pairs++; }
+      const sigma = Math.sqrt(n * rate * (1 - rate));
+      expect(Math.abs(faults - n * rate)).toBeLessThan(5 * sigma);
+      // Independence: P(fault | the previous faulted) is rate too (not 0, not clustered).
+      const prev = faults;
+      const sigmaPairs = Math.sqrt(prev * rate * (1 - rate));
+      expect(Math.abs(pairs - prev * rate)).toBeLessThan(5 * sigmaPairs + 1);
+    });
+  }
+});
