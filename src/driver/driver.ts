@@ -133,6 +133,7 @@ export class VirtioDriver implements Side {
     const tr = this.tracker;
     const verify = this.cfg.verifyData;
     const availTime = this.availTime;
+    const latency = this.latency;
     let got = 0;
     let t = 0;
     // Entries that completed one buffer each, not yet reported: one record for a run of them.
@@ -155,14 +156,14 @@ export class VirtioDriver implements Side {
         if (verify) this.checkWritable(id, seq, id === usedId ? usedLen : -1);
         const at = availTime[id];
         if (at !== runAt) {
-          if (runN > 0) this.latency.recordN((t - runAt) * 1e6, runN);
+          if (runN > 0) { latency.input[0] = (t - runAt) * 1e6; latency.recordInputN(runN); }
           runAt = at;
           runN = 0;
         }
         runN++;
         ring.free(id);
       }
-      if (runN > 0) this.latency.recordN((t - runAt) * 1e6, runN);
+      if (runN > 0) { latency.input[0] = (t - runAt) * 1e6; latency.recordInputN(runN); }
       this.reclaimed += k;
       got += k;
       if (k === 1) singles++;
