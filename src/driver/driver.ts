@@ -138,6 +138,10 @@ export class VirtioDriver implements Side {
     let t = 0;
     // Entries that completed one buffer each, not yet reported: one record for a run of them.
     let singles = 0;
+    // Buffers published together share an avail time, and everything reclaimed here shares t:
+    // one histogram update per run of them, across entries (a run of single entries too).
+    let runAt = -1;
+    let runN = 0;
     while (ring.pollUsed()) {
       ring.readUsed();
       const usedId = ring.usedId;
@@ -146,9 +150,6 @@ export class VirtioDriver implements Side {
       ring.consumeUsed(tr.weight);
       if (got === 0) t = this.clock();
       const first = tr.firstSeq;
-      // Buffers published together share an avail time: one histogram update per run of them.
-      let runAt = -1;
-      let runN = 0;
       for (let i = 0; i < k; i++) {
         const seq = (first + i) >>> 0;
         const id = tr.idAtSeq(seq);
@@ -163,7 +164,6 @@ export class VirtioDriver implements Side {
         runN++;
         ring.free(id);
       }
-      if (runN > 0) { latency.input[0] = (t - runAt) * 1e6; latency.recordInputN(runN); }
       this.reclaimed += k;
       got += k;
       if (k === 1) singles++;
@@ -175,6 +175,7 @@ export class VirtioDriver implements Side {
       if (marks[0] < 0 && this.reclaimed * 2 >= this.cfg.buffers) { marks[0] = t; this.halfN = this.reclaimed; }
       if (marks[1] < 0 && this.reclaimed >= this.cfg.buffers) marks[1] = t;
     }
+    if (runN > 0) { latency.input[0] = (t - runAt) * 1e6; latency.recordInputN(runN); }
     if (singles > 0) this.report.reclaimSingles(singles, this.reclaimed);
     return got;
   }
