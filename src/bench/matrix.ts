@@ -32,7 +32,7 @@ export const QUICK_PLAN: BenchPlan = {
 
 export const FULL_PLAN: BenchPlan = {
   rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.001, 0.01, 0.05], faultLatenciesUs: [10, 50],
-  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 2_000_000, repeat: 3, seed: 1, extras: true, peerMessages: 10_000_000,
+  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 2_000_000, repeat: 5, seed: 1, extras: true, peerMessages: 10_000_000,
 };
 
 export interface Stat { median: number; min: number; max: number }
