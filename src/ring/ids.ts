@@ -57,8 +57,6 @@ export class NextFitIds {
     this.free++;
   }
 
-  isFree(id: number): boolean { return this.inUse[id] === 0; }
-
   private exhausted(): VqError {
     return new VqError('BAD_CONFIG', this.side, `internal: no free id of ${this.n} (the caller did not check)`, {});
   }
