@@ -158,7 +158,7 @@ export class VirtioDevice implements Side {
         this.sLen[j] = c.len[0];
       } else {
         if (this.sCount > 0) this.completeStaged();
-        this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+        this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq), false);
       }
       completed++;
     }
@@ -188,7 +188,7 @@ export class VirtioDevice implements Side {
       if (this.control.stopRequested()) return;
       this.control.setState(CTL_DEVICE_STATE, SideState.Running);
       this.report.resolved(c.id, seq, this.clock() - t0);
-      this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq));
+      this.complete(c.id, this.process(c.addr, c.len, c.write, 0, c.n, c.id, seq), false);
       this.report.stats[V_COMPLETED]++;
       return;
     }
@@ -221,7 +221,7 @@ export class VirtioDevice implements Side {
       const seq = this.fSeq[slot];
       this.report.resolved(id, seq, 0);
       const len = this.process(this.fAddr, this.fLen, this.fWrite, slot * this.cfg.segMax, this.fN[slot], id, seq);
-      this.complete(id, len);
+      this.complete(id, len, true);
       done++;
     }
     this.report.stats[V_COMPLETED] += done;
@@ -236,7 +236,7 @@ export class VirtioDevice implements Side {
       const mem = this.mem;
       for (let j = 0; j < n; j++) fillPattern(mem, this.sAddr[j], this.sLen[j], this.sSeq[j], SALT_IN, 0);
     }
-    for (let j = 0; j < n; j++) this.complete(this.sId[j], this.sLen[j]);
+    for (let j = 0; j < n; j++) this.complete(this.sId[j], this.sLen[j], false);
   }
 
   /** Check the readable bytes, fill the writable ones; returns bytes written (the used len). */
@@ -271,8 +271,11 @@ export class VirtioDevice implements Side {
     return written;
   }
 
-  /** A buffer is done: write its used entry now, or hold it for a batch, as the ordering allows. */
-  private complete(id: number, len: number): void {
+  /**
+   * A buffer is done: write its used entry now, or hold it for a batch, as the ordering allows.
+   * `resolved`: it is a parked buffer whose fault just resolved.
+   */
+  private complete(id: number, len: number, resolved: boolean): void {
     if (this.order === 'in-order' || (this.order === 'partial' && this.fCount === 0 && this.tracker.lastFlush)) {
       // In order since the last flush point: hold it; one entry will stand for the batch.
       this.pCount++;
@@ -281,7 +284,10 @@ export class VirtioDevice implements Side {
       return;
     }
     this.flushPending();
-    this.writeEntry(id, len, this.order === 'partial' && this.tracker.flushValidAfter(id));
+    // While a buffer is parked, anything else completing was popped after it (whatever was popped
+    // before a fault completes before the fault is parked): the parked one is a hole behind it, so
+    // FLUSH is invalid without asking the tracker. A resolved buffer is asked (it may close the hole).
+    this.writeEntry(id, len, this.order === 'partial' && (resolved || this.fCount === 0) && this.tracker.flushValidAfter(id));
   }
 
   /** Write the pending batch as one entry (FLUSH under PARTIAL_ORDER: it is a prefix). */
