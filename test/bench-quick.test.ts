@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The issue's CI line: `vqlab bench --quick` runs here, end to end, as a user runs it. Structure
+// only — no figure is asserted (speed is measured in `vqlab bench`, never in tests).
+const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+
+describe('vqlab bench --quick (CI)', () => {
+  it('runs the quick plan: every cell conformant, JSON report with commands, ratios and targets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vqlab-quick-'));
+    try {
+      const out = join(dir, 'quick.json');
+      const r = spawnSync('node', [bin, 'bench', '--quick', '--out', out, '--chart', join(dir, 'quick.svg')], { encoding: 'utf8', timeout: 240_000 });
+      expect(r.status, r.stderr).toBe(0);
+      // The readable table on stdout: peers, cells, targets.
+      expect(r.stdout).toMatch(/index-only SPSC, publish every 32 \(ceiling\)/);
+      expect(r.stdout).toMatch(/split partial p=0\.01 L=50µs q=256 poll/);
+      expect(r.stdout).toMatch(/PARTIAL_ORDER ≥ 0\.95 × max\(IN_ORDER, none\)/);
+      const rep = JSON.parse(readFileSync(out, 'utf8'));
+      // 2 rings × 3 orders × 2 fault rates, plus the checker-off and wait extras.
+      expect(rep.cells).toHaveLength(14);
+      for (const c of rep.cells) {
+        expect(c.violations).toBe(0);
+        expect(c.runs).toBe(3);
+        expect(c.command).toMatch(/^vqlab run --ring (split|packed) --order (none|in-order|partial) /);
+        expect(c.buffers_per_s.median).toBeGreaterThan(0);
+        expect(c.per_repeat.buffers_per_s).toHaveLength(3);
+      }
+      for (const k of ['spsc', 'spsc-batch32', 'ringbuf', 'pingpong']) expect(rep.peers[k].bad).toBe(0);
+      expect(rep.command).toMatch(/^vqlab bench --quick/);
+      expect(rep.targets.length).toBeGreaterThan(8);
+      for (const t of rep.targets) expect(typeof t.met === 'boolean' || t.met === null).toBe(true);
+      expect(rep.targets.find((t: { target: string }) => t.target.startsWith('every run conformant')).met).toBe(true);
+      for (const k of ['throughput', 'p99', 'used']) expect(readFileSync(join(dir, `quick-${k}.svg`), 'utf8')).toMatch(/^<svg/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
