@@ -34,6 +34,13 @@ export interface CheckerOptions {
   window?: number;
   /** Capacity of the pending-avail queue in runs (live: the event log size plus twice the window). */
   pendingCapacity?: number;
+  /**
+   * Most used entries that may be checked before the reclaims that match them (default: twice the
+   * window). A live checker drains a whole device log before it applies the reclaims that drain
+   * brought, so it needs a log's worth plus the window: sized by the window alone, 2^20-record logs
+   * gave false RECLAIM_MISMATCHes (4 of 4 PARTIAL_ORDER runs).
+   */
+  reclaimSpan?: number;
 }
 
 export const UNKNOWN_CAPACITY = 0xffffffff;
@@ -77,12 +84,8 @@ export class Checker {
     this.pendN = new Uint32Array(cap);
     this.pendStep = new Int8Array(cap);
     this.pendCap = new Uint32Array(cap);
-    // Entries from the oldest not yet matched by a reclaim to the newest: a live checker drains a
-    // whole device log (up to its capacity, bounded by pendingCapacity) before it applies the
-    // reclaims that drain brought, so the ring must span a log, not only the window (sized by the
-    // window alone, a 2^20-record log gave false RECLAIM_MISMATCHes: 4 of 4 runs failed).
     let ec = 1;
-    while (ec < Math.max((opts.window ?? opts.queueSize) * 2, opts.pendingCapacity ?? 0)) ec <<= 1;
+    while (ec < Math.max((opts.window ?? opts.queueSize) * 2, opts.reclaimSpan ?? 0)) ec <<= 1;
     this.expectMask = ec - 1;
     this.expect = new Uint32Array(ec);
   }

@@ -30,7 +30,7 @@ export class LiveChecker {
   stop = false;
 
   constructor(opts: CheckerOptions, private readonly driverLog: EventLog, private readonly deviceLog: EventLog, readonly trace: TraceBuilder | null = null) {
-    this.checker = new Checker(opts);
+    this.checker = new Checker({ ...opts, reclaimSpan: deviceLog.capacity + (opts.window ?? opts.queueSize) });
     // Reclaims waiting for their used entries: at most a driver log's worth beyond those still in
     // flight after the last drain (≤ the window). A power of two, so positions wrap with a mask.
     let cap = 2;
