@@ -195,11 +195,12 @@ export class Checker {
         const lim = this.ingestLimit - this.ingested;
         if (want > lim) want = lim;
         if (want > 0) this.ingestN(want);
-      }
-      if (!tr.isOutstanding(id) && !tr.wasSkipped(id) && this.ingested >= this.ingestLimit && this.pendingHas(id)) {
-        this.violate('USED_BEFORE_AVAIL', `used entry ${entry} names id ${id} before it was made available`, entry, id);
-        this.failed = true;
-        return false;
+        // Only here can the id still be missing (the fast path above has just made it outstanding).
+        if (!tr.isOutstanding(id) && !tr.wasSkipped(id) && this.ingested >= this.ingestLimit && this.pendingHas(id)) {
+          this.violate('USED_BEFORE_AVAIL', `used entry ${entry} names id ${id} before it was made available`, entry, id);
+          this.failed = true;
+          return false;
+        }
       }
       const k = tr.onUsed(id, flush, len);
       this.expect[entry & this.expectMask] = k;
