@@ -62,6 +62,17 @@ describe('UsedTracker: the proposal example (digest)', () => {
     t.onUsed(2, false, 0);
     expect(t.weight).toBe(6);
   });
+  it('the seq counter wraps after 2^32 buffers: the buffer at seq 0xffffffff is outstanding like any other', () => {
+    for (const mode of ['none', 'in-order', 'partial'] as const) {
+      const t = new UsedTracker(4, 4, mode, mode === 'partial');
+      t.head = t.tail = 0xfffffffe;
+      for (const id of [0, 1, 2]) t.makeAvailable(id, 1, 16); // seqs 0xfffffffe, 0xffffffff, 0
+      expect(t.isOutstanding(1)).toBe(true);
+      expect(t.onUsed(1, false, 0)).toBe(mode === 'in-order' ? 2 : 1);
+      expect(codeOf(() => t.onUsed(1, false, 0))).toBe('USED_ID_NOT_OUTSTANDING');
+      if (mode === 'in-order') expect(codeOf(() => t.onUsed(0, false, 0))).toBe('USED_OUT_OF_ORDER');
+    }
+  });
   it('ids cannot be made available twice while outstanding, nor beyond the window', () => {
     const t = new UsedTracker(2, 4, 'none', false);
     t.makeAvailable(0, 1, 1);
@@ -147,5 +158,43 @@ describe('UsedTracker against a reference model (fast-check)', () => {
         t.onUsed(id, false, 0); m.used.add(id); m.lastFlush = false;
       }
     }), { numRuns: 300 });
+  });
+
+  it('partial: flushValidAfter agrees with the definition through id reuse, FLUSH batches and seq wrap-around', () => {
+    // The tracker answers in O(1) from the newest completed seq; the definition walks: after id,
+    // are the completed buffers a prefix of the available order? Ids are reused once used, and
+    // some entries carry FLUSH where it is valid (so FLUSH batches move the head as well).
+    fc.assert(fc.property(fc.integer({ min: 2, max: 10 }), fc.array(fc.nat(), { minLength: 1, maxLength: 200 }), fc.boolean(), (n, ops, nearWrap) => {
+      const t = new UsedTracker(n, n, 'partial', true);
+      if (nearWrap) { t.head = t.tail = 0xffffffff - 5; } // seqs wrap within the run
+      const order: number[] = []; // ids in available order, with `done` flags
+      const done: boolean[] = [];
+      const free: number[] = Array.from({ length: n }, (_, i) => i);
+      const prefixAfter = (id: number): boolean => {
+        let seenOpen = false;
+        for (let k = 0; k < order.length; k++) {
+          const isDone = done[k] || order[k] === id;
+          if (!isDone) seenOpen = true; else if (seenOpen) return false;
+        }
+        return true;
+      };
+      for (const op of ops) {
+        const out = order.filter((_, k) => !done[k]);
+        if (free.length > 0 && (op % 3 === 0 || out.length === 0)) {
+          const id = free.splice(op % free.length, 1)[0];
+          t.makeAvailable(id, 1, 1);
+          order.push(id); done.push(false);
+          continue;
+        }
+        const id = out[op % out.length];
+        for (const o of out) expect(t.flushValidAfter(o)).toBe(prefixAfter(o));
+        const flush = (op & 4) !== 0 && prefixAfter(id);
+        const k = t.onUsed(id, flush, 0);
+        // Mark what the entry completed (a FLUSH batch completes from the oldest outstanding through id).
+        for (let j = 0; j < k; j++) { const q = order.indexOf(t.idAtSeq((t.firstSeq + j) >>> 0)); done[q] = true; }
+        // Drop the completed prefix (those ids are free again).
+        while (order.length > 0 && done[0]) { free.push(order.shift()!); done.shift(); }
+      }
+    }), { numRuns: 500 });
   });
 });

@@ -18,13 +18,13 @@
  * batch completes it; an id is outstanding only while its seq lies in [head, tail) and the ring
  * position of that seq still names it, so a seq left behind by a batch is simply no longer live.
  * Such a stale seq also means "completed inside a batch without being named" (the IN_ORDER
- * violation's name); an id completed by name has seqOf = NONE. Batch weights come from the
- * running sum of weights in available order (cumBefore), so they need no walk either.
+ * violation's name); an id completed by name (or never made available) is marked in `named`
+ * instead (every 32-bit value is some buffer's seq once the counter wraps, after 2^32 buffers, so
+ * no seq value can serve as the mark). Batch weights come from the running sum of weights in
+ * available order (cumBefore), so they need no walk either.
  */
 import type { OrderMode } from '../spec/features.js';
 import { VqError, type VqSide } from '../errors.js';
-
-const NONE = 0xffffffff;
 
 export class UsedTracker {
   /** Power of two ≥ window size; seq & mask indexes the per-position arrays. */
@@ -32,6 +32,8 @@ export class UsedTracker {
   private readonly idAt: Uint16Array;
   private readonly doneAt: Uint8Array;
   private readonly seqOf: Uint32Array;
+  /** 1: the id holds no seq that could be live or skipped (completed by name, or never available). */
+  private readonly named: Uint8Array;
   private readonly weightOf: Uint16Array;
   private readonly capacityOf: Uint32Array;
   /** Per ring position: the sum of the weights of every buffer made available before it (wrapping uint32). */
@@ -50,6 +52,8 @@ export class UsedTracker {
   tail = 0;
   /** Completed buffers with seq > head (holes exist when > 0). */
   completedAhead = 0;
+  /** The newest of those (meaningful while completedAhead > 0): FLUSH validity in O(1). */
+  private maxDone = 0;
   /** The previous used entry carried FLUSH; the queue start counts as one (vqlab interpretation). */
   lastFlush = true;
 
@@ -77,7 +81,8 @@ export class UsedTracker {
     this.mask = cap - 1;
     this.idAt = new Uint16Array(cap);
     this.doneAt = new Uint8Array(cap);
-    this.seqOf = new Uint32Array(maxId).fill(NONE);
+    this.seqOf = new Uint32Array(maxId);
+    this.named = new Uint8Array(maxId).fill(1);
     this.weightOf = new Uint16Array(maxId);
     this.capacityOf = new Uint32Array(maxId);
     this.cumBefore = new Uint32Array(cap);
@@ -86,21 +91,22 @@ export class UsedTracker {
   /** `id` is outstanding: its seq is in [head, tail), not completed alone, and its ring position still names it. */
   private live(id: number): boolean {
     const s = this.seqOf[id];
-    return s !== NONE && ((s - this.head) >>> 0) < ((this.tail - this.head) >>> 0) && this.idAt[s & this.mask] === id;
+    return this.named[id] === 0 && ((s - this.head) >>> 0) < ((this.tail - this.head) >>> 0) && this.idAt[s & this.mask] === id;
   }
 
   get outstanding(): number { return (this.tail - this.head - this.completedAhead) >>> 0; }
   get inFlight(): number { return (this.tail - this.head) >>> 0; }
   isOutstanding(id: number): boolean { return id < this.maxId && this.live(id); }
-  seqOfId(id: number): number { return this.live(id) ? this.seqOf[id] : NONE; }
+  /** The seq of an outstanding id, or -1. */
+  seqOfId(id: number): number { return id < this.maxId && this.live(id) ? this.seqOf[id] : -1; }
   /** Completed inside a batch without being named (a later entry naming it used out of order). */
-  wasSkipped(id: number): boolean { return id < this.maxId && this.seqOf[id] !== NONE && !this.live(id); }
+  wasSkipped(id: number): boolean { return id < this.maxId && this.named[id] === 0 && !this.live(id); }
   idAtSeq(seq: number): number { return this.idAt[seq & this.mask]; }
   weightOfId(id: number): number { return this.weightOf[id]; }
   capacityOfId(id: number): number { return this.capacityOf[id]; }
 
   reset(): void {
-    this.seqOf.fill(NONE);
+    this.named.fill(1);
     this.doneAt.fill(0);
     this.head = this.tail = this.completedAhead = this.tailCum = 0;
     this.unit = true;
@@ -116,6 +122,7 @@ export class UsedTracker {
     // doneAt is already 0 here: it is 1 only between head and tail, and head clears what it passes.
     this.idAt[i] = id;
     this.seqOf[id] = seq;
+    this.named[id] = 0;
     this.weightOf[id] = weight;
     this.capacityOf[id] = capacity;
     if (weight !== 1 && this.unit) this.leaveUnit();
@@ -153,8 +160,8 @@ export class UsedTracker {
       return new VqError('USED_BAD_ID', this.side, `used id ${id} out of range 0..${this.maxId - 1}`, { id, entry: this.entries });
     }
     if (!this.live(id)) {
-      // Not outstanding. A seq left behind (not NONE) means a batch completed it without naming it.
-      const skipped = this.seqOf[id] !== NONE;
+      // Not outstanding. A seq left behind (not named) means a batch completed it without naming it.
+      const skipped = this.named[id] === 0;
       const code = skipped ? 'USED_OUT_OF_ORDER' : 'USED_ID_NOT_OUTSTANDING';
       const why = skipped ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
       return new VqError(code, this.side, `used id ${id} ${why}`, { id, entry: this.entries });
@@ -186,9 +193,9 @@ export class UsedTracker {
     if (!this.live(id)) return false;
     const s = this.seqOf[id];
     if (s !== this.head) return false;
-    let run = 0;
-    for (let q = (s + 1) >>> 0; q !== this.tail && this.doneAt[q & this.mask] === 1; q = (q + 1) >>> 0) run++;
-    return run === this.completedAhead;
+    // The completedAhead buffers all lie in (s, maxDone]; they fill it, leaving no hole, exactly
+    // when there are maxDone - s of them (no walk over the completed run).
+    return this.completedAhead === 0 || ((this.maxDone - s) >>> 0) === this.completedAhead;
   }
 
   /**
@@ -198,7 +205,7 @@ export class UsedTracker {
   onUsed(id: number, flush: boolean, len: number): number {
     if (!(id >= 0 && id < this.maxId)) throw this.usedError(id, flush, len);
     const s = this.seqOf[id];
-    if (s === NONE || ((s - this.head) >>> 0) >= ((this.tail - this.head) >>> 0) || this.idAt[s & this.mask] !== id ||
+    if (this.named[id] !== 0 || ((s - this.head) >>> 0) >= ((this.tail - this.head) >>> 0) || this.idAt[s & this.mask] !== id ||
       len > this.capacityOf[id] || len < 0 || (flush && !this.flushAllowed)) throw this.usedError(id, flush, len);
     const batchMode = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
     if (batchMode) {
@@ -210,14 +217,14 @@ export class UsedTracker {
       const mask = this.mask;
       const n = ((s - head) >>> 0) + 1;
       this.weight = this.unit ? n : (this.cumBefore[s & mask] + this.weightOf[id] - this.cumBefore[head & mask]) >>> 0;
-      this.seqOf[id] = NONE;
+      this.named[id] = 1;
       this.firstSeq = head;
       this.head = (s + 1) >>> 0;
       this.count = n;
       this.batch = n > 1;
     } else {
       const w = this.weightOf[id];
-      this.seqOf[id] = NONE;
+      this.named[id] = 1;
       this.firstSeq = s;
       this.count = 1;
       this.weight = w;
@@ -232,7 +239,7 @@ export class UsedTracker {
         this.head = q;
       } else {
         this.doneAt[s & this.mask] = 1;
-        this.completedAhead++;
+        if (this.completedAhead++ === 0 || ((s - this.head) >>> 0) > ((this.maxDone - this.head) >>> 0)) this.maxDone = s;
       }
       if (flush && this.completedAhead !== 0) throw this.holeError(id);
     }
