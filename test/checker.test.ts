@@ -138,28 +138,19 @@ describe('checker: a run of single reclaims (EV_RECLAIM_SINGLES)', () => {
 
 describe('checker: a live checker that drains a whole log at once (it lags, at nice 19)', () => {
   it('matches every reclaim to its used entry however many entries one drain brings', async () => {
-    const { DEFAULT_CONFIG, orderWindowOf, validateConfig } = await import('../src/harness/config.js');
-    const { buildDevice, buildDriver, createShared, guestLayoutOf } = await import('../src/harness/sides.js');
-    const { featureBits, negotiate } = await import('../src/spec/features.js');
+    const { orderWindowOf } = await import('../src/harness/config.js');
+    const { buildOneThread } = await import('./helpers/onethread.js');
     const { EventLog } = await import('../src/check/events.js');
     const { LiveChecker } = await import('../src/check/live.js');
     // A small window (queue 8) and a log far larger: the device's used records of one drain
     // outnumber the window many times over before the reclaims that match them are applied.
-    const cfg = validateConfig({ ...DEFAULT_CONFIG, notify: 'poll', queueSize: 8, orderWindow: 8, eventLogRecords: 1 << 14, order: 'partial', faultRate: 0.2, faultLatencyUs: 5, buffers: 3000 });
-    const f = negotiate(featureBits(cfg), featureBits(cfg));
-    const shared = createShared(cfg, guestLayoutOf(cfg));
-    const init = { cfg, features: '0x' + f.bits.toString(16), shared };
-    let now = 0;
-    const bell = { mode: 'poll' as const, ring() {}, read: () => 0, wait: () => false, wakeAll() {} };
-    const env = { doorbell: bell, clock: () => now, stallUntil: (t: number) => { if (t > now) now = t; } };
-    const driver = buildDriver(init, undefined, env);
-    const device = buildDevice(init, undefined, env);
+    const { cfg, f, shared, driver, device, advance } = buildOneThread({ queueSize: 8, orderWindow: 8, eventLogRecords: 1 << 14, order: 'partial', faultRate: 0.2, faultLatencyUs: 5, buffers: 3000 });
     const w = orderWindowOf(cfg);
     const live = new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: w, maxId: cfg.queueSize, pendingCapacity: cfg.eventLogRecords + 2 * w },
       new EventLog(shared.driverLog), new EventLog(shared.deviceLog));
     driver.start();
     device.start();
-    for (let i = 0; i < 100_000 && !driver.finished; i++) { driver.step(); device.step(); now += 0.001; }
+    for (let i = 0; i < 100_000 && !driver.finished; i++) { driver.step(); device.step(); advance(0.001); }
     driver.finish();
     device.finish();
     expect(driver.finished).toBe(true);

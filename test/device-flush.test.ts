@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, validateConfig } from '../src/harness/config.js';
-import { buildDevice, buildDriver, createShared, guestLayoutOf, type SideInit } from '../src/harness/sides.js';
-import { featureBits, negotiate } from '../src/spec/features.js';
-import type { Doorbell } from '../src/memory/doorbell.js';
 import type { UsedTracker } from '../src/order/tracker.js';
-
-const pollBell: Doorbell = { mode: 'poll', ring() {}, read: () => 0, wait: () => false, wakeAll() {} };
+import { buildOneThread } from './helpers/onethread.js';
 
 describe('the device sets FLUSH wherever it is valid (PARTIAL_ORDER)', () => {
   // The device skips asking the tracker while a buffer is parked (the parked one is an older
@@ -13,13 +8,7 @@ describe('the device sets FLUSH wherever it is valid (PARTIAL_ORDER)', () => {
   for (const ring of ['split', 'packed'] as const) {
     for (const faultLatencyUs of [2, 5]) {
       it(`${ring}, fault rate 0.05, latency ${faultLatencyUs} µs: every entry without FLUSH had a hole behind it`, () => {
-        const cfg = validateConfig({ ...DEFAULT_CONFIG, ring, order: 'partial', notify: 'poll', buffers: 20_000, queueSize: 32, faultRate: 0.05, faultLatencyUs, popBudget: 8, publishBatch: 8, eventLogRecords: 1 << 12, orderWindow: 1 << 10, check: false });
-        const f = negotiate(featureBits(cfg), featureBits(cfg));
-        const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared: createShared(cfg, guestLayoutOf(cfg)) };
-        let now = 0;
-        const env = { doorbell: pollBell, clock: () => now, stallUntil: (t: number) => { if (t > now) now = t; } };
-        const driver = buildDriver(init, undefined, env);
-        const device = buildDevice(init, undefined, env);
+        const { driver, device, advance } = buildOneThread({ ring, order: 'partial', buffers: 20_000, queueSize: 32, faultRate: 0.05, faultLatencyUs, popBudget: 8, publishBatch: 8, check: false });
         const tr: UsedTracker = device.tracker;
         const onUsed = tr.onUsed.bind(tr);
         let plain = 0, missed = 0, flushes = 0;
@@ -30,7 +19,7 @@ describe('the device sets FLUSH wherever it is valid (PARTIAL_ORDER)', () => {
         };
         driver.start();
         device.start();
-        for (let i = 0; i < 1_000_000 && !driver.finished; i++) { driver.step(); device.step(); now += 0.001; }
+        for (let i = 0; i < 1_000_000 && !driver.finished; i++) { driver.step(); device.step(); advance(0.001); }
         expect(driver.finished).toBe(true);
         expect(plain).toBeGreaterThan(1000);
         expect(flushes).toBeGreaterThan(100);

@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { NextFitIds } from '../src/ring/ids.js';
 import { VqError } from '../src/errors.js';
-import { DEFAULT_CONFIG, validateConfig, type RunConfig } from '../src/harness/config.js';
-import { buildDevice, buildDriver, createShared, guestLayoutOf, type SideInit } from '../src/harness/sides.js';
-import { featureBits, negotiate } from '../src/spec/features.js';
-import type { Doorbell } from '../src/memory/doorbell.js';
+import type { RunConfig } from '../src/harness/config.js';
+import { buildOneThread } from './helpers/onethread.js';
 
 describe('NextFitIds: the drivers\' free pool', () => {
   it('hands ids out ascending from the cursor, skips ids in use, wraps', () => {
@@ -49,21 +47,12 @@ describe('NextFitIds: the drivers\' free pool', () => {
   });
 });
 
-const pollBell: Doorbell = { mode: 'poll', ring() {}, read: () => 0, wait: () => false, wakeAll() {} };
-
 /**
  * vqlab's driver and device in one thread under faults; the ids the driver hands out in its last
  * `tail` adds, and the share of them that continue the previous id (id = previous + 1).
  */
 function ascendingShare(over: Partial<RunConfig>, tail: number): number {
-  const cfg = validateConfig({ ...DEFAULT_CONFIG, notify: 'poll', buffers: 40_000, queueSize: 64, faultLatencyUs: 20, eventLogRecords: 1 << 12, orderWindow: 1 << 10, check: false, ...over });
-  const bits = featureBits(cfg);
-  const f = negotiate(bits, bits);
-  const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared: createShared(cfg, guestLayoutOf(cfg)) };
-  let now = 0;
-  const env = { doorbell: pollBell, clock: () => now, stallUntil: (t: number) => { if (t > now) now = t; } };
-  const driver = buildDriver(init, undefined, env);
-  const device = buildDevice(init, undefined, env);
+  const { cfg, driver, device, advance } = buildOneThread({ buffers: 40_000, queueSize: 64, faultLatencyUs: 20, check: false, ...over });
   const handedOut: number[] = [];
   const ring = driver.ring;
   const addMany = ring.addMany.bind(ring);
@@ -77,7 +66,7 @@ function ascendingShare(over: Partial<RunConfig>, tail: number): number {
   for (let steps = 0; !driver.finished && steps < 1_000_000; steps++) {
     driver.step();
     device.step();
-    now += 0.002; // 2 µs per round: a 20 µs fault outlives about ten rounds
+    advance(0.002); // 2 µs per round: a 20 µs fault outlives about ten rounds
   }
   expect(driver.finished).toBe(true);
   const last = handedOut.slice(-tail);

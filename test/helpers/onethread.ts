@@ -25,7 +25,11 @@ export interface OneThreadResult {
   steps: number;
 }
 
-export function runOneThread(over: Partial<RunConfig>, schedSeed: number, maxSteps = 200_000): OneThreadResult {
+/**
+ * vqlab's own driver and device over one shared guest memory, for driving by hand in one thread:
+ * poll doorbells and a virtual clock (`advance(ms)`; an IN_ORDER stall moves it forward).
+ */
+export function buildOneThread(over: Partial<RunConfig>) {
   const cfg = validateConfig({ ...DEFAULT_CONFIG, notify: 'poll', eventLogRecords: 1 << 12, orderWindow: 1 << 10, ...over });
   const bits = featureBits(cfg);
   const f = negotiate(bits, bits);
@@ -33,8 +37,16 @@ export function runOneThread(over: Partial<RunConfig>, schedSeed: number, maxSte
   const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared };
   let now = 0;
   const env = { doorbell: pollBell, clock: () => now, stallUntil: (t: number) => { if (t > now) now = t; } };
-  const driver = buildDriver(init, undefined, env);
-  const device = buildDevice(init, undefined, env);
+  return {
+    cfg, f, shared,
+    driver: buildDriver(init, undefined, env),
+    device: buildDevice(init, undefined, env),
+    advance(ms: number): void { now += ms; },
+  };
+}
+
+export function runOneThread(over: Partial<RunConfig>, schedSeed: number, maxSteps = 200_000): OneThreadResult {
+  const { cfg, f, shared, driver, device, advance } = buildOneThread(over);
   const live = new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: (1 << 12) + 2 * orderWindowOf(cfg) },
     new EventLog(shared.driverLog), new EventLog(shared.deviceLog));
   const rng = new Rng(schedSeed);
@@ -44,7 +56,7 @@ export function runOneThread(over: Partial<RunConfig>, schedSeed: number, maxSte
   while (!driver.finished && steps < maxSteps && !live.stop) {
     // Random interleaving, random passage of virtual time (so faults resolve in varied places).
     if (rng.u32() & 1) driver.step(); else device.step();
-    if ((rng.u32() & 3) === 0) now += rng.float() * cfg.faultLatencyUs / 1000;
+    if ((rng.u32() & 3) === 0) advance(rng.float() * cfg.faultLatencyUs / 1000);
     live.drain();
     steps++;
   }
