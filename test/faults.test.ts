@@ -21,6 +21,23 @@ describe('FaultModel: independent faults per buffer, drawn as geometric gaps', (
     expect(pattern(0.01, 5, 50_000)).not.toEqual(pattern(0.01, 6, 50_000));
   });
 
+  it('skipping clearAhead buffers at a time (the device\'s batch path) faults exactly the buffers next() would', () => {
+    for (const rate of [0, 0.01, 0.3, 1]) {
+      const n = 50_000;
+      const f = new FaultModel({ rate, latencyUs: 10, seed: 9 });
+      const out = new Uint8Array(n);
+      let chunks = 0;
+      for (let i = 0; i < n;) {
+        // Runs of up to 64 (the pop budget), cut at the next fault as the device cuts them.
+        const run = Math.min(f.clearAhead, 1 + (i % 64), n - i);
+        if (run > 0) { f.skip(run); i += run; chunks++; continue; }
+        out[i++] = f.next() ? 1 : 0;
+      }
+      expect(out).toEqual(pattern(rate, 9, n));
+      if (rate < 1) expect(chunks).toBeGreaterThan(0);
+    }
+  });
+
   for (const rate of [0.001, 0.01, 0.05, 0.3]) {
     it(`rate ${rate}: the fault frequency, and a fault right after a fault, within 5 sigma of Bernoulli(${rate})`, () => {
       const n = 2_000_000;

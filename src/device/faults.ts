@@ -37,6 +37,12 @@ export class FaultModel {
     return this.logKeep !== 0;
   }
 
+  /** Buffers that will not fault before the next one that does (next() returns false that many times). */
+  get clearAhead(): number { return this.gap; }
+
+  /** next() for `n` ≤ clearAhead buffers at once (none of them faults). */
+  skip(n: number): void { this.gap -= n; }
+
   /** Buffers without a fault before the next one: floor(ln U / ln(1 - rate)), U uniform in (0, 1]. */
   private draw(): number {
     // Rate 0: never; re-armed whenever it runs out. Capped so the count stays a small integer.

@@ -444,6 +444,9 @@ export function packedDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   const outstanding = new Set<number>();
   let popped: number[] = [];
   let stage: 'poll' | 'pop' = 'poll';
+  const loneId = new Uint16Array(4);
+  const loneAddr = new Float64Array(4);
+  const loneLen = new Uint32Array(4);
 
   /** Pop everything visible, checking each chain against the reference; returns a problem or null. */
   const drain = (maxPops: number): string | null => {
@@ -456,6 +459,42 @@ export function packedDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
       if (wantPoll !== 'avail') return `device found a chain at slot ${pos} (wrap ${wrap}); the reference sees ${wantPoll}`;
       stage = 'pop';
       const want = refPackedChain(r.dv, ref, pos, wrap, outstanding);
+      if (chance(rng, 0.5)) {
+        // The batch path first: popLone may take a chain only where the reference sees an available
+        // one-slot chain of one writable segment (its Buffer ID is then the tracker's to judge),
+        // must take the first one when it is that, and never throws or takes more than asked.
+        const max = 1 + rng.int(4);
+        const k = dev.popLone(max, loneId, loneAddr, loneLen, 0);
+        if (k > max) return `popLone(${max}) took ${k} chains`;
+        for (let j = 0; j < Math.max(k, 1); j++) {
+          const avail = j === 0 || refPackedPoll(r.dv, ref, pos, wrap) === 'avail';
+          const wj = j === 0 ? want : avail ? refPackedChain(r.dv, ref, pos, wrap, outstanding) : null;
+          const dOff = L.desc.offset + pos * 16;
+          const direct = avail && (r.dv.getUint16(dOff + 14, true) & ~BITS) === WRITE;
+          const seg = wj && !Array.isArray(wj) && wj.weight === 1 && wj.segs.length === 1 && wj.segs[0].write ? wj.segs[0] : null;
+          if (j >= k) {
+            if (direct && seg) return `popLone passed over the one-descriptor writable chain at slot ${pos}`;
+            break;
+          }
+          if (!direct) return `popLone took the chain at slot ${pos} (wrap ${wrap}); the reference gives ${JSON.stringify(wj)}`;
+          // Taken: the tracker rules on the Buffer ID (the only thing the reference may reject here).
+          tr.makeAvailable(loneId[j], 1, loneLen[j]);
+          if (!seg) return `popLone took the chain at slot ${pos}; the reference gives ${JSON.stringify(wj)}`;
+          const id = r.dv.getUint16(dOff + 12, true);
+          if (loneId[j] !== id || loneAddr[j] !== seg.addr || loneLen[j] !== seg.len) {
+            return `popLone read id ${loneId[j]} [${loneAddr[j]}, ${loneLen[j]}] at slot ${pos}, reference id ${id} [${seg.addr}, ${seg.len}]`;
+          }
+          outstanding.add(id);
+          popped.push(id);
+          if (++pos >= n) { pos -= n; wrap ^= 1; }
+          if (j > 0 && ++pops > maxPops) return `popLone popped ${pops + 1} chains, at most ${maxPops} were published`;
+        }
+        if (k > 0) {
+          const st = dev.state();
+          if (st.next_avail !== pos || st.avail_wrap !== wrap) return `device position ${st.next_avail}/${st.avail_wrap} after popLone, reference ${pos}/${wrap}`;
+          continue;
+        }
+      }
       dev.popChain(chain);
       tr.makeAvailable(chain.id, chain.weight, chain.writeCapacity);
       if (Array.isArray(want)) return `device accepted the chain at slot ${pos}; the reference rejects it (${want.join(' or ')})`;

@@ -1,5 +1,6 @@
 /**
- * A hostile driver against the split ring's device side (SplitDeviceRing.pollAvail / popChain).
+ * A hostile driver against the split ring's device side (SplitDeviceRing.pollAvail / popChain /
+ * popLone).
  *
  * Each case lays out a queue of random size and features in a fresh guest memory, has a well-behaved
  * driver publish a few batches of valid chains (direct and indirect; the device pops them, checked
@@ -344,6 +345,9 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   const chain = new Chain(segMax, dmaStart, size);
   const ref: RefParams = { descBase: L.desc.offset, n, indirect, dmaStart, size, segMax };
   let popped = 0;
+  const loneId = new Uint16Array(4);
+  const loneAddr = new Float64Array(4);
+  const loneLen = new Uint32Array(4);
   /** The step in progress: polling avail.idx, or popping the chain at `head`. */
   let stage: 'poll' | 'pop' = 'poll';
   let curHead = 0;
@@ -359,6 +363,34 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
       const want = refSplitChain(r.dv, ref, head);
       stage = 'pop';
       curHead = head;
+      if (chance(rng, 0.5)) {
+        // The batch path first: popLone may take a chain only as the reference's one direct writable
+        // segment, must take the first one when it is that, and never throws or takes more than asked.
+        const max = 1 + rng.int(4);
+        const k = dev.popLone(max, loneId, loneAddr, loneLen, 0);
+        if (k > max) return `popLone(${max}) took ${k} chains`;
+        for (let j = 0; j < Math.max(k, 1); j++) {
+          const hj = j === 0 ? head : mem.ld16(L.avail.offset + AVAIL_RING + (popped & (n - 1)) * 2);
+          const wj = j === 0 ? want : refSplitChain(r.dv, ref, hj);
+          const direct = hj < n && (r.dv.getUint16(L.desc.offset + hj * 16 + 12, true) & (NEXT | INDIRECT)) === 0;
+          const isLone = direct && typeof wj[0] !== 'string' && wj.length === 1 && (wj as Seg[])[0].write;
+          if (j >= k) {
+            if (isLone) return `popLone passed over the one-descriptor writable chain at head ${hj}`;
+            break;
+          }
+          if (!isLone) return `popLone took the chain at head ${hj}; the reference gives ${JSON.stringify(wj)}`;
+          const seg = (wj as Seg[])[0];
+          if (loneId[j] !== hj || loneAddr[j] !== seg.addr || loneLen[j] !== seg.len) {
+            return `popLone read head ${loneId[j]} [${loneAddr[j]}, ${loneLen[j]}], reference head ${hj} [${seg.addr}, ${seg.len}]`;
+          }
+          if (j > 0) {
+            popped = (popped + 1) & 0xffff;
+            if (++pops + 1 > published) return `popLone popped ${pops + 1} chains, only ${published} were published`;
+          }
+          dev.pushUsed(hj, seg.len, false, 1);
+        }
+        if (k > 0) continue;
+      }
       dev.popChain(chain);
       if (typeof want[0] === 'string') return `device accepted the chain at head ${head}; the reference rejects it (${(want as string[]).join(' or ')})`;
       const segs = want as Seg[];

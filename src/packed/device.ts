@@ -16,6 +16,7 @@ import type { DeviceRing } from '../ring/types.js';
 import { Chain, nestedIndirect } from '../ring/chain.js';
 import { availBits, usedBits } from './driver.js';
 import { VqError } from '../errors.js';
+import { inDmaWindow } from '../memory/guest.js';
 import { disableNotify, enableNotify, needNotify } from './event.js';
 
 const BITS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
@@ -101,6 +102,36 @@ export class PackedDeviceRing implements DeviceRing {
     }
     this.nextAvail = slot;
     this.availWrap = wrap;
+  }
+
+  popLone(max: number, ids: Uint16Array, addrs: Float64Array, lens: Uint32Array, at: number): number {
+    const mem = this.mem;
+    const n = this.n;
+    const descBase = this.descBase;
+    const dmaStart = this.dmaStart;
+    const size = mem.size;
+    let slot = this.nextAvail;
+    let wrap = this.availWrap;
+    let k = 0;
+    for (; k < max; k++) {
+      const d = descBase + slot * PACKED_DESC_SIZE;
+      // The first slot is the one pollAvail has just seen available; each further one is read with
+      // acquire, as pollAvail would, and anything but "available in this lap" stops the run.
+      const flags = k === 0 ? mem.ld16(d + PACKED_DESC_FLAGS) : mem.ld16Acquire(d + PACKED_DESC_FLAGS);
+      if (k > 0 && (flags & BITS) !== availBits(wrap)) break;
+      // Exactly WRITE among the defined flags, none undefined: popChain's lone writable descriptor.
+      if ((flags & ~BITS) !== VIRTQ_DESC_F_WRITE) break;
+      const addr = mem.ld64(d + PACKED_DESC_ADDR);
+      const len = mem.ld32(d + PACKED_DESC_LEN);
+      if (!inDmaWindow(addr, len, dmaStart, size)) break;
+      ids[at + k] = mem.ld16(d + PACKED_DESC_ID);
+      addrs[at + k] = addr;
+      lens[at + k] = len;
+      if (++slot === n) { slot = 0; wrap ^= 1; }
+    }
+    this.nextAvail = slot;
+    this.availWrap = wrap;
+    return k;
   }
 
   /** 2.8.6: a table of pvirtq_desc; inside it only WRITE is a valid flag, the ids are reserved. */

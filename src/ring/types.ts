@@ -49,6 +49,15 @@ export interface DeviceRing {
   pollAvail(): boolean;
   /** Read and validate the chain at the current position into `chain`, and move past it. */
   popChain(chain: Chain): void;
+  /**
+   * The common buffer in bulk: pop up to `max` consecutive available chains that are each one
+   * writable descriptor (no NEXT, no INDIRECT) inside the DMA window, exactly as popChain would,
+   * into ids / addrs / lens from index `at`; returns how many. It stops before anything else (a
+   * longer chain, a readable descriptor, a bad head or address, the end of what is available),
+   * which popChain then pops or rejects as usual, so it never throws. The device's batch path: the
+   * per-buffer loop lives in the ring, with its cursors in locals.
+   */
+  popLone(max: number, ids: Uint16Array, addrs: Float64Array, lens: Uint32Array, at: number): number;
   /** Write a used entry at the current used position and skip `weight` slots (not yet published for split). */
   pushUsed(id: number, len: number, flush: boolean, weight: number): void;
   /** Make pushed entries visible (split: used.idx store-release; packed: already visible). */

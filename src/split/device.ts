@@ -14,6 +14,7 @@ import type { MemoryOps } from '../memory/ops.js';
 import type { DeviceRing } from '../ring/types.js';
 import { Chain, VisitStamps, nestedIndirect } from '../ring/chain.js';
 import { VqError } from '../errors.js';
+import { inDmaWindow } from '../memory/guest.js';
 
 export class SplitDeviceRing implements DeviceRing {
   private readonly n: number;
@@ -90,6 +91,37 @@ export class SplitDeviceRing implements DeviceRing {
       return;
     }
     this.walkChain(chain, head);
+  }
+
+  popLone(max: number, ids: Uint16Array, addrs: Float64Array, lens: Uint32Array, at: number): number {
+    const mem = this.mem;
+    const n = this.n;
+    const mask = this.mask;
+    const slotBase = this.availBase + AVAIL_RING;
+    const descBase = this.descBase;
+    const dmaStart = this.dmaStart;
+    const size = mem.size;
+    let last = this.lastAvail;
+    // Only what pollAvail has seen published (avail.idx was read with acquire there).
+    const avail = (this.availIdxShadow - last) & 0xffff;
+    if (max > avail) max = avail;
+    let k = 0;
+    // The reads and their order are popChain's for a lone descriptor: slot, flags, addr, len.
+    for (; k < max; k++) {
+      const head = mem.ld16(slotBase + (last & mask) * 2);
+      if (head >= n) break;
+      const d = descBase + head * SPLIT_DESC_SIZE;
+      if ((mem.ld16(d + SPLIT_DESC_FLAGS) & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE)) !== VIRTQ_DESC_F_WRITE) break;
+      const addr = mem.ld64(d + SPLIT_DESC_ADDR);
+      const len = mem.ld32(d + SPLIT_DESC_LEN);
+      if (!inDmaWindow(addr, len, dmaStart, size)) break;
+      ids[at + k] = head;
+      addrs[at + k] = addr;
+      lens[at + k] = len;
+      last = (last + 1) & 0xffff;
+    }
+    this.lastAvail = last;
+    return k;
   }
 
   /** The general case: a NEXT chain (loop, range and length rules) or an indirect descriptor. */
