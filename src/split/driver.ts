@@ -42,6 +42,17 @@ export class SplitDriverRing implements DriverRing {
   // which a device could in principle have scribbled on.
   private readonly descNext: Uint16Array;
   private readonly chainLen: Uint16Array;
+  /**
+   * What the driver itself last wrote, so that unchanged contents are neither written nor read
+   * back: per descriptor, the flags of the one-descriptor buffer addMany wrote there (-1: anything
+   * else, or nothing yet); per avail.ring slot, the head written there (-1: nothing yet). A
+   * descriptor reused with the same contents (fixed buffers) and a slot that gets the same head
+   * again (IN_ORDER's ring order) then cost no shared-memory access at all, and the device's
+   * copies of those lines stay valid. Only a device writing the driver's areas, which the spec
+   * forbids (2.7.5, 2.7.6), could make memory differ from these; the driver reads neither back.
+   */
+  private readonly loneFlags: Int32Array;
+  private readonly availWritten: Int32Array;
   /** add()'s one-buffer batch (it goes through addMany). */
   private readonly oneId = new Uint16Array(1);
   private readonly oneWeight = new Uint16Array(1);
@@ -80,6 +91,8 @@ export class SplitDriverRing implements DriverRing {
     this.descs = new NextFitIds(this.n);
     this.descNext = new Uint16Array(this.n);
     this.chainLen = new Uint16Array(this.n);
+    this.loneFlags = new Int32Array(this.n).fill(-1);
+    this.availWritten = new Int32Array(this.n).fill(-1);
   }
 
   private descsFor(segments: number): number {
@@ -128,15 +141,23 @@ export class SplitDriverRing implements DriverRing {
     const flags = nRead === 0 ? VIRTQ_DESC_F_WRITE : 0;
     const descs = this.descs;
     const chainLen = this.chainLen;
+    const loneFlags = this.loneFlags;
+    const availWritten = this.availWritten;
     let availIdx = this.availIdx;
     let n = max < descs.free ? max : descs.free;
     if (n < 0) n = 0;
     for (let i = 0; i < n; i++) {
       const head = descs.take();
-      this.writeDesc(descBase + head * SPLIT_DESC_SIZE, poolBase + head * stride, bytes, flags, 0);
+      if (loneFlags[head] !== flags) {
+        this.writeDesc(descBase + head * SPLIT_DESC_SIZE, poolBase + head * stride, bytes, flags, 0);
+        loneFlags[head] = flags;
+      }
       chainLen[head] = 1;
-      const slot = slotBase + (availIdx & mask) * 2;
-      if (mem.ld16(slot) !== head) mem.st16(slot, head);
+      const k = availIdx & mask;
+      if (availWritten[k] !== head) {
+        mem.st16(slotBase + k * 2, head);
+        availWritten[k] = head;
+      }
       availIdx = (availIdx + 1) & 0xffff;
       ids[i] = head;
       weights[i] = 1;
@@ -168,6 +189,7 @@ export class SplitDriverRing implements DriverRing {
       mem.st32(d + SPLIT_DESC_LEN, segments * SPLIT_DESC_SIZE);
       mem.st16(d + SPLIT_DESC_FLAGS, VIRTQ_DESC_F_INDIRECT);
       mem.st16(d + SPLIT_DESC_NEXT, 0);
+      this.loneFlags[head] = -1;
       this.chainLen[head] = 1;
     } else {
       let cur = head;
@@ -176,6 +198,7 @@ export class SplitDriverRing implements DriverRing {
         const next = last ? 0 : descs.peek();
         this.writeDesc(this.descBase + cur * SPLIT_DESC_SIZE, this.segmentAddr(head, k), bytes,
           (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT), next);
+        this.loneFlags[cur] = -1;
         this.descNext[cur] = next;
         if (!last) cur = descs.take();
       }
@@ -185,10 +208,13 @@ export class SplitDriverRing implements DriverRing {
     return head;
   }
 
-  /** The head goes into the next avail.ring slot (if it is not there already); avail.idx moves only in publish(). */
+  /** The head goes into the next avail.ring slot (unless the driver wrote it there last time round); avail.idx moves only in publish(). */
   private pushAvail(head: number): void {
-    const slot = this.availBase + AVAIL_RING + (this.availIdx & this.mask) * 2;
-    if (this.mem.ld16(slot) !== head) this.mem.st16(slot, head);
+    const k = this.availIdx & this.mask;
+    if (this.availWritten[k] !== head) {
+      this.mem.st16(this.availBase + AVAIL_RING + k * 2, head);
+      this.availWritten[k] = head;
+    }
     this.availIdx = (this.availIdx + 1) & 0xffff;
   }
 
