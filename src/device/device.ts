@@ -15,7 +15,7 @@ import type { Negotiated } from '../spec/features.js';
 import { UsedTracker } from '../order/tracker.js';
 import { Chain } from '../ring/chain.js';
 import { FaultModel } from './faults.js';
-import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from './payload.js';
+import { checkPattern, fillPattern, fillPatterns, SALT_IN, SALT_OUT, wordsOf } from './payload.js';
 import { CTL_DEVICE_STATE, SideState, V_COMPLETED, V_LOST_WAKEUPS, V_POPPED, V_USED_ENTRIES, type Control } from '../harness/control.js';
 import type { Side } from '../plugin/contract.js';
 import type { Reporter } from '../plugin/reporter.js';
@@ -252,10 +252,7 @@ export class VirtioDevice implements Side {
   private completeStaged(): void {
     const n = this.sCount;
     this.sCount = 0;
-    if (this.cfg.verifyData) {
-      const mem = this.mem;
-      for (let j = 0; j < n; j++) fillPattern(mem, this.sAddr[j], this.sLen[j], this.sSeq[j], SALT_IN, 0);
-    }
+    if (this.cfg.verifyData) fillPatterns(this.mem, this.sAddr, this.sLen, this.sSeq, n, SALT_IN);
     if (this.batching) {
       // All of them join the pending batch (complete() for each, without the calls).
       this.pCount += n;

@@ -38,6 +38,21 @@ export function fillPattern(mem: MemoryOps, addr: number, len: number, seq: numb
   for (let b = 0; b < rest; b++) mem.st8(addr + 4 * words + b, (w >>> (8 * b)) & 0xff);
 }
 
+/**
+ * fillPattern for n one-segment buffers at once (the device's fill pass over a round): buffer j is
+ * [addrs[j], addrs[j]+lens[j]) with pattern seqs[j], from word 0. One call per round, the word loop
+ * inline for the usual whole aligned words; anything else goes through fillPattern.
+ */
+export function fillPatterns(mem: MemoryOps, addrs: Float64Array, lens: Uint32Array, seqs: Uint32Array, n: number, salt: number): void {
+  for (let j = 0; j < n; j++) {
+    const addr = addrs[j];
+    const len = lens[j];
+    if (((addr | len) & 3) !== 0) { fillPattern(mem, addr, len, seqs[j], salt, 0); continue; }
+    let w = wordOf(seqs[j], 0, salt);
+    for (let a = addr, end = addr + len; a < end; a += 4, w = (w + K_WORD) | 0) mem.st32(a, w);
+  }
+}
+
 /** True when [addr, addr+len) holds the pattern. */
 export function checkPattern(mem: MemoryOps, addr: number, len: number, seq: number, salt: number, first: number): boolean {
   const words = len >>> 2;
