@@ -145,10 +145,8 @@ export class VirtioDevice implements Side {
       // The common buffer in bulk: a run of one-writable-descriptor chains up to the next fault,
       // popped and validated by the ring in one loop and staged for the fill pass; whatever
       // stops the run (a fault due, another shape, a bad descriptor) goes the one-chain way below.
-      let lone = budget - popped;
-      if (lone > faults.clearAhead) lone = faults.clearAhead;
-      if (lone > 0 && this.loneOk) lone = ring.popLone(lone, this.sId, this.sAddr, this.sLen, this.sCount);
-      else lone = 0;
+      let lone = this.loneOk ? Math.min(budget - popped, faults.clearAhead) : 0;
+      if (lone > 0) lone = ring.popLone(lone, this.sId, this.sAddr, this.sLen, this.sCount);
       if (lone > 0) {
         const end = this.sCount + lone;
         for (let j = this.sCount; j < end; j++) this.sSeq[j] = tr.makeAvailable(this.sId[j], 1, this.sLen[j]);
