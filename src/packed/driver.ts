@@ -51,6 +51,10 @@ export class PackedDriverRing implements DriverRing {
   private pendingHead = -1;
   private pendingFlags = 0;
 
+  /** add()'s one-buffer batch (it goes through addMany). */
+  private readonly oneId = new Uint16Array(1);
+  private readonly oneWeight = new Uint16Array(1);
+
   usedId = 0;
   usedLen = 0;
   usedFlush = false;
@@ -108,8 +112,20 @@ export class PackedDriverRing implements DriverRing {
   }
 
   add(nRead: number, nWrite: number): number {
-    const mem = this.mem;
     const segments = nRead + nWrite;
+    if (segments === 1 && !(this.indirect && segments >= this.opts.indirectMin)) {
+      // The common buffer, one direct descriptor: addMany's loop is the one implementation of it.
+      if (this.addMany(1, nRead, nWrite, this.oneId, this.oneWeight) !== 1) {
+        throw new VqError('BAD_CONFIG', 'driver', 'internal: add() with no free Buffer ID or slot (canAdd was not asked)');
+      }
+      return this.oneId[0];
+    }
+    return this.addChain(nRead, segments);
+  }
+
+  /** A chain of several descriptors, or one indirect descriptor pointing at a table (2.8.6, 2.8.7). */
+  private addChain(nRead: number, segments: number): number {
+    const mem = this.mem;
     const bytes = this.opts.segmentBytes;
     const id = this.ids.take();
     if (this.indirect && segments >= this.opts.indirectMin) {
@@ -139,13 +155,35 @@ export class PackedDriverRing implements DriverRing {
 
   addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
     const segments = nRead + nWrite;
-    let n = 0;
-    while (n < max && this.canAdd(segments)) {
-      const id = this.add(nRead, nWrite);
-      ids[n] = id;
-      weights[n++] = this.slotsOf[id];
+    if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) {
+      let n = 0;
+      while (n < max && this.canAdd(segments)) {
+        const id = this.addChain(nRead, segments);
+        ids[n] = id;
+        weights[n++] = this.slotsOf[id];
+      }
+      return n;
     }
-    return n;
+    // The common buffer, one descriptor each in ring order (put() writes it; the flags of the
+    // batch's first head wait for publish()).
+    const pool = this.ids;
+    const slotsOf = this.slotsOf;
+    const bytes = this.opts.segmentBytes;
+    const flags = nRead === 0 ? VIRTQ_DESC_F_WRITE : 0;
+    let count = max;
+    if (count > pool.free) count = pool.free;
+    if (count > this.numFree) count = this.numFree;
+    if (count < 0) count = 0;
+    for (let i = 0; i < count; i++) {
+      const id = pool.take();
+      this.put(this.segmentAddr(id, 0), bytes, id, flags);
+      slotsOf[id] = 1;
+      ids[i] = id;
+      weights[i] = 1;
+    }
+    this.numFree -= count;
+    this.addedSinceKick += count;
+    return count;
   }
 
   publish(): void {
