@@ -77,8 +77,13 @@ export class PackedDriverRing implements DriverRing {
     this.numFree = this.n;
   }
 
+  /** A buffer of this many segments goes through an indirect table (INDIRECT negotiated, at least indirectMin segments). */
+  private viaIndirect(segments: number): boolean {
+    return this.indirect && segments >= this.opts.indirectMin;
+  }
+
   private descsFor(segments: number): number {
-    return this.indirect && segments >= this.opts.indirectMin ? 1 : segments;
+    return this.viaIndirect(segments) ? 1 : segments;
   }
 
   canAdd(segments: number): boolean {
@@ -113,7 +118,7 @@ export class PackedDriverRing implements DriverRing {
 
   add(nRead: number, nWrite: number): number {
     const segments = nRead + nWrite;
-    if (segments === 1 && !(this.indirect && segments >= this.opts.indirectMin)) {
+    if (segments === 1 && !this.viaIndirect(segments)) {
       // The common buffer, one direct descriptor: addMany's loop is the one implementation of it.
       if (this.addMany(1, nRead, nWrite, this.oneId, this.oneWeight) !== 1) {
         throw new VqError('BAD_CONFIG', 'driver', 'internal: add() with no free Buffer ID or slot (canAdd was not asked)');
@@ -128,7 +133,7 @@ export class PackedDriverRing implements DriverRing {
     const mem = this.mem;
     const bytes = this.opts.segmentBytes;
     const id = this.ids.take();
-    if (this.indirect && segments >= this.opts.indirectMin) {
+    if (this.viaIndirect(segments)) {
       // 2.8.6: one ring descriptor pointing at a table; inside it only WRITE is meaningful.
       const table = this.guest.indirectBase + id * this.guest.indirectStride;
       for (let k = 0; k < segments; k++) {
@@ -155,7 +160,7 @@ export class PackedDriverRing implements DriverRing {
 
   addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
     const segments = nRead + nWrite;
-    if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) {
+    if (segments !== 1 || this.viaIndirect(segments)) {
       let n = 0;
       while (n < max && this.canAdd(segments)) {
         const id = this.addChain(nRead, segments);

@@ -95,8 +95,13 @@ export class SplitDriverRing implements DriverRing {
     this.availWritten = new Int32Array(this.n).fill(-1);
   }
 
+  /** A buffer of this many segments goes through an indirect table (INDIRECT negotiated, at least indirectMin segments). */
+  private viaIndirect(segments: number): boolean {
+    return this.indirect && segments >= this.opts.indirectMin;
+  }
+
   private descsFor(segments: number): number {
-    return this.indirect && segments >= this.opts.indirectMin ? 1 : segments;
+    return this.viaIndirect(segments) ? 1 : segments;
   }
 
   canAdd(segments: number): boolean {
@@ -111,7 +116,7 @@ export class SplitDriverRing implements DriverRing {
 
   add(nRead: number, nWrite: number): number {
     const segments = nRead + nWrite;
-    if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) return this.addChain(nRead, segments);
+    if (segments !== 1 || this.viaIndirect(segments)) return this.addChain(nRead, segments);
     // The common buffer, one direct descriptor: addMany's loop is the one implementation of it.
     if (this.addMany(1, nRead, nWrite, this.oneId, this.oneWeight) !== 1) {
       throw new VqError('BAD_CONFIG', 'driver', 'internal: add() with no free descriptor (canAdd was not asked)');
@@ -121,7 +126,7 @@ export class SplitDriverRing implements DriverRing {
 
   addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
     const segments = nRead + nWrite;
-    if (segments !== 1 || (this.indirect && segments >= this.opts.indirectMin)) {
+    if (segments !== 1 || this.viaIndirect(segments)) {
       let n = 0;
       while (n < max && this.canAdd(segments)) {
         ids[n] = this.addChain(nRead, segments);
@@ -170,7 +175,7 @@ export class SplitDriverRing implements DriverRing {
   private addChain(nRead: number, segments: number): number {
     const mem = this.mem;
     const bytes = this.opts.segmentBytes;
-    const useIndirect = this.indirect && segments >= this.opts.indirectMin;
+    const useIndirect = this.viaIndirect(segments);
     const descs = this.descs;
     const head = descs.take();
     if (useIndirect) {
