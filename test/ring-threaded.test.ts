@@ -30,6 +30,10 @@ describe(`${ring} ring, two worker threads: every ordering × EVENT_IDX × INDIR
             if (order === 'in-order') { expect(r.flushes).toBe(0); expect(r.stall_ms).toBeGreaterThan(0); }
             if (order === 'partial') { expect(r.flushes).toBeGreaterThan(0); expect(r.stall_ms).toBe(0); }
             if (notify === 'poll') expect(r.driver_sleeps + r.device_sleeps).toBe(0);
+            // The warm-up curve: a rate per sixteenth of the run (fewer when one reclaim spans two).
+            expect(r.progress_buffers_per_s.length).toBeGreaterThan(0);
+            expect(r.progress_buffers_per_s.length).toBeLessThanOrEqual(16);
+            expect(r.progress_buffers_per_s.every((x) => x > 0)).toBe(true);
           });
         }
       }

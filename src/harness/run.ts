@@ -72,6 +72,11 @@ export interface RunResult {
   buffers_per_s: number;
   /** Throughput over the run's second half (start-up and JIT warm-up excluded); buffers_per_s when unknown. */
   steady_buffers_per_s: number;
+  /**
+   * Throughput between the driver's progress marks (the first reclaim, then each sixteenth of the
+   * run), buffers/s, in run order: the warm-up curve. Empty when the side is a user's module.
+   */
+  progress_buffers_per_s: number[];
   latency_us: { p50: number; p99: number; max: number };
   check: boolean;
   violations: (Violation & { seed: number })[];
@@ -367,6 +372,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     elapsed_ms: round(elapsed, 3),
     buffers_per_s: elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0,
     steady_buffers_per_s: dm?.steady && dm.steady.ms > 0 ? Math.round((dm.steady.buffers * 1000) / dm.steady.ms) : (elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0),
+    progress_buffers_per_s: progressRates(dm?.progress ?? []),
     latency_us: {
       p50: round(Histogram.quantile(hist, histTotal, 0.5) / 1000, 3),
       p99: round(Histogram.quantile(hist, histTotal, 0.99) / 1000, 3),
@@ -385,6 +391,16 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     failure,
     config: cfg,
   };
+}
+
+/** Buffers/s between consecutive progress marks. */
+function progressRates(marks: { reclaimed: number; ms: number }[]): number[] {
+  const out: number[] = [];
+  for (let k = 1; k < marks.length; k++) {
+    const ms = marks[k].ms - marks[k - 1].ms;
+    out.push(ms > 0 ? Math.round(((marks[k].reclaimed - marks[k - 1].reclaimed) * 1000) / ms) : 0);
+  }
+  return out;
 }
 
 function round(x: number, digits: number): number {

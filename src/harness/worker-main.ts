@@ -44,6 +44,8 @@ export interface SideDone {
   latency?: { buckets: [number, number][]; total: number; max: number };
   /** vqlab's driver only: the run's second half (warm-up excluded), buffers and ms. */
   steady?: { buffers: number; ms: number } | null;
+  /** vqlab's driver only: its progress marks (the first reclaim, then each sixteenth of the run). */
+  progress?: { reclaimed: number; ms: number }[];
 }
 
 export interface SideFailed {
@@ -102,6 +104,7 @@ export async function sideWorkerMain(role: Role): Promise<void> {
       h.counts.forEach((c, i) => { if (c > 0) buckets.push([i, c]); });
       msg.latency = { buckets, total: h.total, max: h.max };
       msg.steady = s.steady();
+      msg.progress = s.progress();
     }
     port.postMessage(msg);
   } catch (e) {
