@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { ProgressMarks } from '../util/marks.js';
 
 export type PeerKind = 'spsc' | 'spsc-batch32' | 'pingpong' | 'ringbuf';
 export interface PeerInit {
@@ -20,28 +21,11 @@ export interface PeerInit {
 }
 
 const GO = 0, TAIL = 16, HEAD = 32, PING = 48, PONG = 64;
-const MARKS = 16;
 
-/**
- * The receiver's clock at its first message and at each sixteenth of the run ([16]: the end);
- * the second half (from mark 8) is the steady state. The marks are taken by one branch that runs
- * from the start, so by half-run the loop's optimized code has type feedback for it: a branch first
- * taken at half-run would deoptimize the loop right where the steady window starts (--trace-deopt;
- * the driver's marks have the same fix).
- */
-const marks = new Float64Array(MARKS + 1).fill(-1);
-let markAt = 1;
-function progress(done: number, total: number): void {
-  if (done >= markAt) {
-    const k = Math.floor((done * MARKS) / total);
-    marks[k] = performance.now();
-    markAt = Math.ceil(((k + 1) * total) / MARKS);
-  }
-}
-/** The clock at the first mark at or past half the run, or -1. */
-function halfAt(): number {
-  for (let k = MARKS / 2; k <= MARKS; k++) if (marks[k] >= 0) return marks[k];
-  return -1;
+/** The receiver's progress marks (src/util/marks.ts), set before the run: its second half is the steady state. */
+let marks = new ProgressMarks(1);
+function progress(done: number): void {
+  if (done >= marks.due[0]) marks.mark(done, performance.now());
 }
 
 function spin(i32: Int32Array, idx: number, pred: (v: number) => boolean): number {
@@ -96,7 +80,7 @@ function spscConsumer(p: PeerInit): number {
     // The consumer's head only tells the producer about free space: release it every 64.
     if (((i + 1) & 63) === 0 || i + 1 === total) {
       Atomics.store(c, HEAD, i + 1);
-      progress(i + 1, total);
+      progress(i + 1);
     }
   }
   return bad;
@@ -105,7 +89,7 @@ function spscConsumer(p: PeerInit): number {
 function pingpong(p: PeerInit): number {
   const c = new Int32Array(p.ctl);
   for (let i = 1; i <= p.messages; i++) {
-    if (p.role === 'producer') { Atomics.store(c, PING, i); spin(c, PONG, (v) => v === i); progress(i, p.messages); }
+    if (p.role === 'producer') { Atomics.store(c, PING, i); spin(c, PONG, (v) => v === i); progress(i); }
     else { spin(c, PING, (v) => v === i); Atomics.store(c, PONG, i); }
   }
   return 0;
@@ -127,7 +111,7 @@ function ringbuf(p: PeerInit): number {
     } else {
       while (rb.pop(msg) === 0) if (++n > 1 << 16) { Atomics.wait(c, GO, 1, 1); n = 0; }
       if (dv.getUint32(0, true) !== i) bad++;
-      progress(i + 1, p.messages);
+      progress(i + 1);
     }
   }
   return bad;
@@ -138,6 +122,7 @@ export function peerWorkerMain(): void {
   const c = new Int32Array(p.ctl);
   parentPort!.postMessage({ type: 'ready' });
   while (Atomics.load(c, GO) === 0) Atomics.wait(c, GO, 0, 50);
+  marks = new ProgressMarks(p.messages);
   const t0 = performance.now();
   let bad = 0;
   if (p.kind === 'pingpong') bad = pingpong(p);
@@ -149,5 +134,5 @@ export function peerWorkerMain(): void {
   const t1 = performance.now();
   // The receiver (the producer for ping-pong: it sees each round trip end) times the second half.
   const receiver = p.kind === 'pingpong' ? p.role === 'producer' : p.role === 'consumer';
-  parentPort!.postMessage({ type: 'done', elapsedMs: t1 - t0, bad, steadyMs: receiver && halfAt() >= 0 ? t1 - halfAt() : -1 });
+  parentPort!.postMessage({ type: 'done', elapsedMs: t1 - t0, bad, steadyMs: receiver && marks.halfAt() >= 0 ? t1 - marks.halfAt() : -1 });
 }

@@ -12,12 +12,10 @@ import { UsedTracker } from '../order/tracker.js';
 import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
 import { CTL_DRIVER_DONE, CTL_DRIVER_STATE, D_LOST_WAKEUPS, SideState, type Control } from '../harness/control.js';
 import { Histogram } from '../util/histogram.js';
+import { ProgressMarks } from '../util/marks.js';
 import { EV_AVAIL_RUN_MAX } from '../check/events.js';
 import type { Side } from '../plugin/contract.js';
 import type { Reporter } from '../plugin/reporter.js';
-
-/** Progress marks per run (each sixteenth), besides the first reclaim's. */
-const MARKS = 16;
 
 export interface DriverConfig {
   /** Buffers to push through the queue in total. */
@@ -39,18 +37,9 @@ export class VirtioDriver implements Side {
   private readonly addedWeight: Uint16Array;
   private made = 0;
   private reclaimed = 0;
-  // Progress marks (buffers reclaimed, clock) at the first reclaim and at each sixteenth of the run:
-  // the steady-state window (the second half; the first carries start-up and JIT warm-up) and the
-  // warm-up curve come from them. They are taken by one call that runs from the first reclaim on,
-  // so the optimized reclaim has type feedback for it: a branch first taken at half-run (as the
-  // half mark's was) deoptimizes reclaim exactly where the steady window starts (--trace-deopt).
-  // Times live in a Float64Array: a class field going from -1 (Smi) to a clock value (double)
-  // would change the object's map mid-run and deoptimize the hot path.
-  private readonly marks = new Float64Array(2 * (MARKS + 2)); // [reclaimed, ms] pairs
-  private marksN = 0;
-  // The count at which to take the next mark: a double (Infinity once the run is complete), so it too
-  // lives in a Float64Array.
-  private readonly nextMark = new Float64Array([1]);
+  // Progress marks (buffers reclaimed, clock) from the first reclaim on and at each sixteenth of
+  // the run: the steady-state window and the warm-up curve (src/util/marks.ts).
+  private readonly marks: ProgressMarks;
 
   constructor(
     readonly ring: DriverRing,
@@ -68,6 +57,7 @@ export class VirtioDriver implements Side {
     this.availTime = new Float64Array(maxId);
     this.added = new Uint16Array(queueSize);
     this.addedWeight = new Uint16Array(queueSize);
+    this.marks = new ProgressMarks(cfg.buffers);
   }
 
   /** Every buffer has been reclaimed. */
@@ -183,22 +173,8 @@ export class VirtioDriver implements Side {
     }
     if (runN > 0) { latency.input[0] = (t - runAt) * 1e6; latency.recordInputN(runN); }
     if (singles > 0) this.report.reclaimSingles(singles, this.reclaimed);
-    if (this.reclaimed >= this.nextMark[0]) this.mark(t);
+    if (this.reclaimed >= this.marks.due[0]) this.marks.mark(this.reclaimed, t);
     return got;
-  }
-
-  /** Record (reclaimed, t); the next mark is the next sixteenth of the run (the last one its end). */
-  private mark(t: number): void {
-    const k = this.marksN;
-    const marks = this.marks;
-    if (2 * k + 1 >= marks.length) { this.nextMark[0] = Infinity; return; }
-    marks[2 * k] = this.reclaimed;
-    marks[2 * k + 1] = t;
-    this.marksN = k + 1;
-    // The next sixteenth: ceil(j * total / 16) for the smallest such j above reclaimed, so that half
-    // the run is a mark.
-    const total = this.cfg.buffers;
-    this.nextMark[0] = this.reclaimed >= total ? Infinity : Math.ceil((Math.floor((this.reclaimed * MARKS) / total) + 1) * total / MARKS);
   }
 
   hasWork(): boolean { return this.ring.pollUsed(); }
@@ -269,19 +245,13 @@ export class VirtioDriver implements Side {
    * buffers and milliseconds, or null before the run is complete. Start-up and warm-up stay out.
    */
   steady(): { buffers: number; ms: number } | null {
-    const m = this.marks;
-    const n = this.marksN;
-    if (n === 0 || m[2 * (n - 1)] < this.cfg.buffers) return null;
-    let h = 0;
-    while (m[2 * h] * 2 < this.cfg.buffers) h++;
-    return { buffers: m[2 * (n - 1)] - m[2 * h], ms: m[2 * (n - 1) + 1] - m[2 * h + 1] };
+    const s = this.marks.steady();
+    return s && { buffers: s.count, ms: s.ms };
   }
 
   /** The progress marks: buffers reclaimed and the clock (ms) at each, the first reclaim's first. */
   progress(): { reclaimed: number; ms: number }[] {
-    const out: { reclaimed: number; ms: number }[] = [];
-    for (let k = 0; k < this.marksN; k++) out.push({ reclaimed: this.marks[2 * k], ms: this.marks[2 * k + 1] });
-    return out;
+    return this.marks.list().map((m) => ({ reclaimed: m.done, ms: m.ms }));
   }
 
   get madeCount(): number { return this.made; }
