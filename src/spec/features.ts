@@ -6,7 +6,35 @@ import {
 import { VqError } from '../errors.js';
 
 export type RingKind = 'split' | 'packed';
+/** The ordering rule in effect (IN_ORDER rules when both ordering features are negotiated). */
 export type OrderMode = 'none' | 'in-order' | 'partial';
+/**
+ * What a run or a trace negotiates: no ordering feature, one, or both. With both, IN_ORDER's rules
+ * hold and FLUSH is a defined bit (PARTIAL_ORDER negotiated): see docs/interpretations.md.
+ */
+export type OrderSpec = OrderMode | 'in-order,partial';
+export const ORDER_SPECS: readonly OrderSpec[] = ['none', 'in-order', 'partial', 'in-order,partial'];
+
+/**
+ * "none" | "in-order" | "partial" | "in-order,partial" (either order, or as a list of names);
+ * null when it is none of those.
+ */
+export function parseOrderSpec(v: unknown): OrderSpec | null {
+  const parts = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',').map((x) => x.trim()) : null;
+  if (!parts || parts.length === 0 || !parts.every((x) => typeof x === 'string')) return null;
+  const set = new Set(parts as string[]);
+  if (set.size !== parts.length) return null;
+  if (set.size === 1) {
+    const [o] = set;
+    return o === 'none' || o === 'in-order' || o === 'partial' ? o : null;
+  }
+  return set.size === 2 && set.has('in-order') && set.has('partial') ? 'in-order,partial' : null;
+}
+
+/** The rule in effect under `spec`. */
+export const orderModeOf = (spec: OrderSpec): OrderMode => (spec === 'in-order,partial' ? 'in-order' : spec);
+/** FLUSH is a defined bit (PARTIAL_ORDER negotiated) under `spec`. */
+export const flushAllowedBy = (spec: OrderSpec): boolean => spec === 'partial' || spec === 'in-order,partial';
 
 export const bit = (b: number): bigint => 1n << BigInt(b);
 
@@ -32,7 +60,7 @@ export interface Negotiated {
 
 export interface FeatureRequest {
   ring: RingKind;
-  order: OrderMode;
+  order: OrderSpec;
   eventIdx: boolean;
   indirect: boolean;
 }
@@ -41,8 +69,8 @@ export interface FeatureRequest {
 export function featureBits(req: FeatureRequest): bigint {
   let f = bit(VIRTIO_F_VERSION_1);
   if (req.ring === 'packed') f |= bit(VIRTIO_F_RING_PACKED);
-  if (req.order === 'in-order') f |= bit(VIRTIO_F_IN_ORDER);
-  if (req.order === 'partial') f |= bit(VIRTIO_F_PARTIAL_ORDER);
+  if (orderModeOf(req.order) === 'in-order') f |= bit(VIRTIO_F_IN_ORDER);
+  if (flushAllowedBy(req.order)) f |= bit(VIRTIO_F_PARTIAL_ORDER);
   if (req.eventIdx) f |= bit(VIRTIO_F_EVENT_IDX);
   if (req.indirect) f |= bit(VIRTIO_F_INDIRECT_DESC);
   return f;
