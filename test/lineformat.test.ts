@@ -6,12 +6,14 @@ import { formatLineTrace, parseLineTrace, TraceFormatError } from '../src/check/
 
 const arbTrace = fc.record({
   ring: fc.constantFrom('split' as const, 'packed' as const),
-  order: fc.constantFrom('none' as const, 'in-order' as const, 'partial' as const),
+  order: fc.constantFrom('none' as const, 'in-order' as const, 'partial' as const, 'in-order,partial' as const),
   queue_size: fc.constantFrom(4, 8, 64),
-  avail: fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 30 }),
-  used: fc.array(fc.record({ id: fc.integer({ min: 0, max: 7 }), len: fc.nat(4096), flush: fc.boolean() }), { maxLength: 30 }),
+  // Buffer ids, some with the writable capacity of that instance.
+  avail: fc.array(fc.oneof(fc.integer({ min: 0, max: 7 }), fc.record({ id: fc.integer({ min: 0, max: 7 }), capacity: fc.nat(4096) })), { maxLength: 30 }),
+  // Used entries with FLUSH as a bit, or with the ring's numeric flags word.
+  used: fc.array(fc.record({ id: fc.integer({ min: 0, max: 7 }), len: fc.nat(4096), flush: fc.boolean(), flags: fc.option(fc.constantFrom(0, 2, 8, 10, 0x8000, 0x8082, 0x808a, 1), { nil: undefined }) }), { maxLength: 30 }),
   complete: fc.boolean(),
-}).map((t) => ({ ...t, used: t.used.map((u) => (u.flush ? u : { id: u.id, len: u.len })) }));
+}).map((t) => ({ ...t, used: t.used.map((u) => (u.flags !== undefined ? { id: u.id, len: u.len, flags: u.flags } : u.flush ? { id: u.id, len: u.len, flush: u.flush } : { id: u.id, len: u.len })) }));
 
 describe('line-format traces', () => {
   it('round-trip with the JSON form, and check the same', () => {
@@ -32,10 +34,13 @@ describe('line-format traces', () => {
     const early = parseLineTrace('ring split\norder none\nqueue_size 4\navail 0\nused 1 8 -\navail 1\n');
     expect(checkTrace(early)).toMatchObject({ ok: false, rule: 'USED_BEFORE_AVAIL', first_bad: 0 });
   });
-  it('numeric flags use the ring\'s own FLUSH bit', () => {
-    expect(parseLineTrace('ring split\norder partial\nqueue_size 4\navail 0\nused 0 4 0x8000\n').used[0].flush).toBe(true);
-    expect(parseLineTrace('ring packed\norder partial\nqueue_size 4\navail 0\nused 0 4 0x8088\n').used[0].flush).toBe(true);
-    expect(parseLineTrace('ring packed\norder partial\nqueue_size 4\navail 0\nused 0 4 0x8080\n').used[0].flush).toBeUndefined();
+  it('numeric flags are kept as the ring\'s own flags word, its FLUSH bit read as FLUSH', () => {
+    const sp = parseLineTrace('ring split\norder partial\nqueue_size 4\navail 0\nused 0 4 0x8000\n');
+    expect(sp.used[0]).toEqual({ id: 0, len: 4, flags: 0x8000 });
+    expect(checkTrace(sp)).toMatchObject({ ok: true, flushes: 1 });
+    expect(checkTrace(parseLineTrace('ring packed\norder partial\nqueue_size 4\navail 0\nused 0 4 0x808a\n'))).toMatchObject({ ok: true, flushes: 1 });
+    expect(checkTrace(parseLineTrace('ring packed\norder partial\nqueue_size 4\navail 0\nused 0 4 0x8082\n'))).toMatchObject({ ok: true, flushes: 0 });
+    expect(parseLineTrace(formatLineTrace(sp))).toEqual(sp);
   });
   it('bad lines are errors with a line number', () => {
     expect(() => parseLineTrace('ring split\norder none\nqueue_size 4\nbogus 1\n')).toThrow(/line 4/);

@@ -11,8 +11,14 @@
  * timestamps: every buffer made available before the one an entry names is already known.
  */
 import { UsedTracker } from '../order/tracker.js';
-import type { OrderMode, RingKind } from '../spec/features.js';
-import { isVqError } from '../errors.js';
+import { flushAllowedBy, orderModeOf, type OrderMode, type OrderSpec, type RingKind } from '../spec/features.js';
+import { isVqError, VqError } from '../errors.js';
+import {
+  VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, VIRTQ_USED_ELEM_F_FLUSH,
+} from '../spec/constants.js';
+
+/** Flag bits a packed used descriptor may carry (NEXT: reserved there and ignored by drivers, 2.8.6). */
+const PACKED_USED_FLAGS = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH | VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 
 export interface Violation {
   rule: string;
@@ -32,13 +38,20 @@ export interface CheckerOptions {
   flushAllowed?: boolean;
   /** Ordering window (buffers from oldest outstanding to newest); defaults to the queue size. */
   window?: number;
+  /**
+   * Most buffers outstanding at once (made available, not yet used): the queue size (2.7: "at most
+   * Queue Size buffers can be queued at any given time"). Unchecked when absent: the live harness's
+   * drivers bound themselves; a trace from elsewhere is checked against it (AVAIL_OVER_QUEUE_SIZE).
+   */
+  maxOutstanding?: number;
   /** Capacity of the pending-avail queue in runs (live: the event log size plus twice the window). */
   pendingCapacity?: number;
   /**
    * Most used entries that may be checked before the reclaims that match them (default: twice the
    * window). A live checker drains a whole device log before it applies the reclaims that drain
    * brought, so it needs a log's worth plus the window: sized by the window alone, 2^20-record logs
-   * gave false RECLAIM_MISMATCHes (4 of 4 PARTIAL_ORDER runs).
+   * gave false RECLAIM_MISMATCHes (4 of 4 PARTIAL_ORDER runs). 0: no reclaims will be checked (a
+   * trace carries none), so nothing is kept per entry.
    */
   reclaimSpan?: number;
 }
@@ -62,6 +75,7 @@ export class Checker {
   /** Per used entry (by index, modulo a window), how many buffers it completed: to check reclaims. */
   private readonly expect: Uint32Array;
   private readonly expectMask: number;
+  private readonly maxOutstanding: number;
   usedEntries = 0;
   reclaimEntries = 0;
   buffersAvailable = 0;
@@ -84,8 +98,9 @@ export class Checker {
     this.pendN = new Uint32Array(cap);
     this.pendStep = new Int8Array(cap);
     this.pendCap = new Uint32Array(cap);
+    this.maxOutstanding = opts.maxOutstanding ?? Infinity;
     let ec = 1;
-    while (ec < Math.max((opts.window ?? opts.queueSize) * 2, opts.reclaimSpan ?? 0)) ec <<= 1;
+    while (opts.reclaimSpan !== 0 && ec < Math.max((opts.window ?? opts.queueSize) * 2, opts.reclaimSpan ?? 0)) ec <<= 1;
     this.expectMask = ec - 1;
     this.expect = new Uint32Array(ec);
   }
@@ -146,7 +161,10 @@ export class Checker {
       const take = m < left ? m : left;
       let k = 0;
       try {
-        for (; k < take; k++) tr.makeAvailable((first + step * k) & 0xffff, 1, cap);
+        for (; k < take; k++) {
+          if (tr.outstanding >= this.maxOutstanding) throw this.overQueueSize((first + step * k) & 0xffff);
+          tr.makeAvailable((first + step * k) & 0xffff, 1, cap);
+        }
       } finally {
         const done = k < take ? k + 1 : take;
         this.pendId[h] = first + step * done;
@@ -168,7 +186,8 @@ export class Checker {
       // Never used before it was available: pull in avail events until the id is outstanding
       // (never more than a queue's worth in flight). If it still is not, onUsed names the rule.
       const h = this.pendHead;
-      if (this.pendRuns > 0 && this.pendId[h] === id && !tr.isOutstanding(id) && tr.inFlight < tr.window && this.ingested < this.ingestLimit) {
+      if (this.pendRuns > 0 && this.pendId[h] === id && !tr.isOutstanding(id) && tr.inFlight < tr.window && this.ingested < this.ingestLimit
+        && tr.outstanding < this.maxOutstanding) {
         // The next pending buffer is id (one entry per buffer, in order): ingest just it.
         const cap = this.pendCap[h];
         this.pendId[h] = id + this.pendStep[h];
@@ -217,6 +236,49 @@ export class Checker {
     }
   }
 
+  /**
+   * A used entry given with the ring's own flags word (a trace that records it).
+   * Split (virtq_used_elem.flags): with PARTIAL_ORDER only FLUSH (0x8000) is defined and any other
+   * bit is reserved (USED_BAD_FLAGS, as vqlab's driver says); without it the word is the upper half
+   * of the old le32 id, so any bit set names an id out of range (USED_BAD_ID), FLUSH alone being
+   * USED_FLUSH_WITHOUT_FEATURE. Packed (used descriptor flags): AVAIL and USED carry the wrap
+   * counter (not a trace's business); NEXT is "reserved in used descriptors, and should be ignored
+   * by drivers" (2.8.6), so it is ignored; WRITE says whether the device wrote, and without it len
+   * is reserved and ignored by drivers (2.8.4), so the len rule does not apply; FLUSH (8) is the
+   * proposal's; INDIRECT and the rest are defined for available descriptors only: USED_BAD_FLAGS.
+   */
+  usedWithFlags(id: number, len: number, flags: number): boolean {
+    let why: string | null = null;
+    let rule = 'USED_BAD_FLAGS';
+    let flush: boolean;
+    if (this.opts.ring === 'split') {
+      flush = (flags & VIRTQ_USED_ELEM_F_FLUSH) !== 0;
+      if (!this.tracker.flushAllowed) {
+        if (flags !== 0 && flags !== VIRTQ_USED_ELEM_F_FLUSH) {
+          rule = 'USED_BAD_ID';
+          why = `used id ${id + flags * 0x10000} (le32: flags word 0x${flags.toString(16)} is its upper half without VIRTIO_F_PARTIAL_ORDER) out of range 0..${this.opts.queueSize - 1}`;
+        }
+      } else if ((flags & ~VIRTQ_USED_ELEM_F_FLUSH) !== 0) {
+        why = `used entry flags 0x${flags.toString(16)} (only FLUSH 0x8000 is defined)`;
+      }
+    } else {
+      flush = (flags & VIRTQ_DESC_F_FLUSH) !== 0;
+      if ((flags & ~PACKED_USED_FLAGS) !== 0) {
+        why = `used descriptor flags 0x${flags.toString(16)} (a used descriptor defines AVAIL, USED, WRITE and FLUSH; NEXT is ignored)`;
+      } else if ((flags & VIRTQ_DESC_F_WRITE) === 0) {
+        len = 0; // reserved without WRITE: nothing was written, whatever the field holds
+      }
+    }
+    if (why !== null) {
+      const entry = this.usedEntries++;
+      if (this.failed) return false;
+      this.violate(rule, why, entry, id);
+      this.failed = true;
+      return false;
+    }
+    return this.used(id, len, flush);
+  }
+
   /** Ingest avail events until `count` have been (a trace's interleaving: made available before the next entry). */
   ingestUpTo(count: number): void {
     this.ingestLimit = count;
@@ -230,6 +292,16 @@ export class Checker {
       this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), null, null);
       this.failed = true;
     }
+  }
+
+  /**
+   * Avail events are taken as late as the trace allows (just before the first entry that needs
+   * them), so the count outstanding here is the least any interleaving of the trace could have:
+   * exceeding the queue size is the driver's fault whatever the real interleaving was.
+   */
+  private overQueueSize(id: number): VqError {
+    return new VqError('AVAIL_OVER_QUEUE_SIZE', 'checker',
+      `buffer id ${id} made available while ${this.tracker.outstanding} buffers are outstanding: more than the queue size ${this.opts.queueSize} at once`, { id });
   }
 
   private pendingHas(id: number): boolean {
@@ -288,13 +360,32 @@ export class Checker {
   }
 }
 
+/** The trace format this checker reads (JSON "format_version", line format "format_version"). */
+export const TRACE_FORMAT_VERSION = 1;
+
+/** One avail event: a buffer id, or an id with the writable capacity of this instance of the buffer. */
+export type AvailItem = number | { id: number; capacity?: number };
+
+/**
+ * One used entry as written. `flags`, when given, is the ring's own flags word (split
+ * virtq_used_elem.flags, packed used descriptor flags) and is checked as such; `flush` is the
+ * FLUSH bit alone, for traces that do not carry the word (when both are given they agree).
+ */
+export interface UsedItem { id: number; len?: number; flush?: boolean; flags?: number }
+
 export interface TraceInput {
+  /** The trace format version (TRACE_FORMAT_VERSION when absent). */
+  format_version?: number;
   ring: RingKind;
-  order: OrderMode;
+  /** The ordering features negotiated: none, one, or both ("in-order,partial": IN_ORDER rules, FLUSH defined). */
+  order: OrderSpec;
   queue_size: number;
-  avail: number[];
-  used: { id: number; len?: number; flush?: boolean }[];
-  /** Optional writable capacity per buffer id (len rule); unknown capacities are not checked. */
+  avail: AvailItem[];
+  used: UsedItem[];
+  /**
+   * Optional writable capacity per buffer id (len rule), the default for every avail event of that
+   * id that gives no capacity of its own; unknown capacities are not checked.
+   */
   capacity?: Record<string, number>;
   /** Require every buffer made available to be used (default false: a trace may end mid-run). */
   complete?: boolean;
@@ -317,15 +408,38 @@ export interface CheckResult {
   flushes: number;
 }
 
+/** The id and the capacity an avail event gives (its own, else the per-id default, else unknown). */
+export function availOf(t: Pick<TraceInput, 'capacity'>, a: AvailItem): { id: number; capacity: number | undefined } {
+  if (typeof a === 'number') return { id: a, capacity: t.capacity?.[String(a)] };
+  return { id: a.id, capacity: a.capacity ?? t.capacity?.[String(a.id)] };
+}
+
 /** `vqlab check`: the same checker over a trace given as JSON. */
 export function checkTrace(t: TraceInput): CheckResult {
-  const c = new Checker({ ring: t.ring, order: t.order, queueSize: t.queue_size, pendingCapacity: t.avail.length + 1 });
-  for (const id of t.avail) c.avail(id, t.capacity?.[String(id)] ?? UNKNOWN_CAPACITY);
+  const n = t.avail.length;
+  const c = new Checker({
+    ring: t.ring, order: orderModeOf(t.order), flushAllowed: flushAllowedBy(t.order), queueSize: t.queue_size,
+    // The window is a span, not a count: without an ordering feature (or between FLUSHes) a device
+    // may hold one buffer while any number of later ones pass it, so the span from the oldest
+    // outstanding buffer to the newest is bounded only by the trace. Outstanding buffers, on the
+    // other hand, never exceed the queue size (2.8.10.1: "at most Queue Size buffers can be queued at
+    // any given time"; split ids are head indexes below it, so there it also follows from id reuse).
+    window: Math.max(t.queue_size, n + 1), maxOutstanding: t.queue_size,
+    pendingCapacity: n + 1, reclaimSpan: 0,
+  });
+  for (const a of t.avail) {
+    const { id, capacity } = availOf(t, a);
+    c.avail(id, capacity ?? UNKNOWN_CAPACITY);
+  }
   for (let i = 0; i < t.used.length; i++) {
     const u = t.used[i];
     if (t.avail_before) c.ingestUpTo(t.avail_before[i]);
-    if (!c.ok || !c.used(u.id, u.len ?? 0, u.flush === true)) break;
+    if (!c.ok) break;
+    const ok = u.flags !== undefined ? c.usedWithFlags(u.id, u.len ?? 0, u.flags) : c.used(u.id, u.len ?? 0, u.flush === true);
+    if (!ok) break;
   }
+  // What is still pending was made available after the last entry: the avail rules hold for it too.
+  if (c.ok) c.ingestUpTo(n);
   c.ingestLimit = Infinity;
   c.finish(t.complete === true);
   const v = c.violations[0];

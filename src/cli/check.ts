@@ -1,7 +1,9 @@
 /** `vqlab check`: the live checker's rules over a trace from any implementation. */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { checkTrace, type TraceInput } from '../check/checker.js';
+import { checkTrace, TRACE_FORMAT_VERSION, type TraceInput } from '../check/checker.js';
+import { parseOrderSpec } from '../spec/features.js';
+import { VIRTQ_DESC_F_FLUSH, VIRTQ_USED_ELEM_F_FLUSH } from '../spec/constants.js';
 import { parseLineTrace, TraceFormatError } from '../check/lineformat.js';
 import { EXIT_OK, EXIT_VIOLATION, printJson, UsageError } from './common.js';
 
@@ -11,18 +13,42 @@ export function parseTrace(text: string, source: string): TraceInput {
   const o = t as Record<string, unknown>;
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError(`${source}: expected one JSON object`);
   if (o.ring !== 'split' && o.ring !== 'packed') throw new UsageError(`${source}: "ring" must be "split" or "packed"`);
-  if (o.order !== 'none' && o.order !== 'in-order' && o.order !== 'partial') throw new UsageError(`${source}: "order" must be "none", "in-order" or "partial"`);
+  if (o.format_version !== undefined) {
+    const v = o.format_version;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new UsageError(`${source}: "format_version" must be a positive integer`);
+    if (v > TRACE_FORMAT_VERSION) throw new UsageError(`${source}: "format_version" ${v} is newer than this vqlab reads (${TRACE_FORMAT_VERSION}); upgrade vqlab`);
+  }
+  const order = parseOrderSpec(o.order);
+  if (order === null) throw new UsageError(`${source}: "order" must be "none", "in-order", "partial" or "in-order,partial" (or a list of "in-order" and "partial")`);
   const q = o.queue_size;
   if (typeof q !== 'number' || !Number.isInteger(q) || q < 1 || q > 32768) throw new UsageError(`${source}: "queue_size" must be an integer in 1..32768`);
   if (o.ring === 'split' && (q & (q - 1)) !== 0) throw new UsageError(`${source}: split "queue_size" must be a power of 2`);
   const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffff;
-  if (!Array.isArray(o.avail) || !o.avail.every(isId)) throw new UsageError(`${source}: "avail" must be an array of buffer ids (0..65535)`);
+  const isU32 = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+  if (!Array.isArray(o.avail)) throw new UsageError(`${source}: "avail" must be an array of buffer ids (0..65535) or {id, capacity} objects`);
+  o.avail.forEach((a: unknown, i: number) => {
+    if (isId(a)) return;
+    const e = a as Record<string, unknown>;
+    if (!e || typeof e !== 'object' || Array.isArray(e) || !isId(e.id)) throw new UsageError(`${source}: avail[${i}] must be a buffer id (0..65535) or {"id": n, "capacity": c}`);
+    if (e.capacity !== undefined && !isU32(e.capacity)) throw new UsageError(`${source}: avail[${i}].capacity must be a 32-bit unsigned integer`);
+  });
+  if (o.capacity !== undefined) {
+    const cm = o.capacity as Record<string, unknown>;
+    if (!cm || typeof cm !== 'object' || Array.isArray(cm) || !Object.entries(cm).every(([k, v]) => /^\d+$/.test(k) && Number(k) <= 0xffff && isU32(v))) {
+      throw new UsageError(`${source}: "capacity" must map buffer ids to 32-bit unsigned capacities`);
+    }
+  }
   if (!Array.isArray(o.used)) throw new UsageError(`${source}: "used" must be an array of {id, len, flush}`);
   o.used.forEach((u: unknown, i: number) => {
     const e = u as Record<string, unknown>;
     if (!e || typeof e !== 'object' || !isId(e.id)) throw new UsageError(`${source}: used[${i}].id must be a buffer id (0..65535)`);
     if (e.len !== undefined && !(typeof e.len === 'number' && Number.isInteger(e.len) && e.len >= 0 && e.len <= 0xffffffff)) throw new UsageError(`${source}: used[${i}].len must be a 32-bit unsigned integer`);
     if (e.flush !== undefined && typeof e.flush !== 'boolean') throw new UsageError(`${source}: used[${i}].flush must be a boolean`);
+    if (e.flags !== undefined) {
+      if (!(typeof e.flags === 'number' && Number.isInteger(e.flags) && e.flags >= 0 && e.flags <= 0xffff)) throw new UsageError(`${source}: used[${i}].flags must be a 16-bit unsigned integer`);
+      const flushBit = o.ring === 'split' ? VIRTQ_USED_ELEM_F_FLUSH : VIRTQ_DESC_F_FLUSH;
+      if (e.flush !== undefined && e.flush !== ((e.flags & flushBit) !== 0)) throw new UsageError(`${source}: used[${i}].flush disagrees with the FLUSH bit of used[${i}].flags`);
+    }
   });
   if (o.avail_before !== undefined) {
     const ab = o.avail_before;
@@ -30,7 +56,7 @@ export function parseTrace(text: string, source: string): TraceInput {
       throw new UsageError(`${source}: "avail_before" must be a non-decreasing array of counts, one per used entry`);
     }
   }
-  return o as unknown as TraceInput;
+  return { ...o, order } as unknown as TraceInput;
 }
 
 export function checkCommand(): Command {
