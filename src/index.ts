@@ -5,7 +5,7 @@ export { negotiate, featureBits, featureNames, type Negotiated, type OrderMode, 
 export { VqError, isVqError, type VqErrorCode, type VqSide } from './errors.js';
 export { AtomicsMemory, type MemoryOps } from './memory/ops.js';
 export { UsedTracker } from './order/tracker.js';
-export { Checker, checkTrace, type TraceInput, type CheckResult, type Violation } from './check/checker.js';
+export { Checker, checkTrace, TRACE_FORMAT_VERSION, type TraceInput, type AvailItem, type UsedItem, type CheckResult, type Violation } from './check/checker.js';
 export { runThreaded, type RunResult } from './harness/run.js';
 export { DEFAULT_CONFIG, type RunConfig } from './harness/config.js';
 export type { Side, SideContext, SideModule, Role } from './plugin/contract.js';
