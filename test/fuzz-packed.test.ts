@@ -44,7 +44,7 @@ describe('mixed packed campaigns', () => {
     }
     expect(Object.keys(dev.errors_by_kind).sort()).toEqual([
       'AVAIL_BAD_HEAD', 'DESC_ADDR_OUT_OF_RANGE', 'DESC_BAD_FLAGS', 'DESC_CHAIN_TOO_LONG', 'DESC_INDIRECT_AND_NEXT',
-      'DESC_INDIRECT_BAD_LEN', 'DESC_INDIRECT_MISALIGNED', 'DESC_INDIRECT_NOT_NEGOTIATED', 'DESC_NESTED_INDIRECT',
+      'DESC_INDIRECT_BAD_LEN', 'DESC_INDIRECT_IN_CHAIN', 'DESC_INDIRECT_NOT_NEGOTIATED', 'DESC_NESTED_INDIRECT',
       'DESC_WRITE_BEFORE_READ', 'PACKED_BAD_WRAP',
     ]);
     expect(Object.keys(drv.errors_by_kind).sort()).toEqual([

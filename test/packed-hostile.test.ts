@@ -11,7 +11,7 @@ import { VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DES
 // The packed twin of split-hostile: each descriptor rule broken by a hand-made driver, in a ring of
 // 5 slots (not a power of two); a typed device error and memory outside the queue untouched.
 const N = 5;
-function rig(indirect = true) {
+function rig(indirect = true, chainMem = 0) {
   const gl = guestLayout({ ring: 'packed', queueSize: N, segments: 4, segmentBytes: 16, indirect });
   const mem = new AtomicsMemory(new SharedArrayBuffer(gl.totalSize));
   const bits = featureBits({ ring: 'packed', order: 'partial', eventIdx: false, indirect });
@@ -28,11 +28,14 @@ function rig(indirect = true) {
     entries.forEach(([a, l, fl], j) => { mem.st64(t + 16 * j, a); mem.st32(t + 16 * j + 8, l); mem.st16(t + 16 * j + 14, fl); });
     return t;
   };
+  // chainMem: the chain sees that much memory (addresses past the real buffer are never read), so a
+  // few long overlapping segments can pass the window and exceed 2^32 bytes.
+  const chain = new Chain(64, gl.dmaStart, chainMem || mem.size);
   const pop = (): string => {
-    try { expect(dev.pollAvail()).toBe(true); dev.popChain(new Chain(64, gl.dmaStart, mem.size)); return 'none'; }
+    try { expect(dev.pollAvail()).toBe(true); dev.popChain(chain); return 'none'; }
     catch (e) { if (e instanceof VqError) { expect(e.side).toBe('device'); return e.code; } throw e; }
   };
-  return { gl, mem, desc, table, pop, buf: gl.poolBase };
+  return { gl, mem, desc, table, pop, chain, buf: gl.poolBase };
 }
 
 describe('packed device against a hostile driver: one case per descriptor rule', () => {
@@ -49,6 +52,11 @@ describe('packed device against a hostile driver: one case per descriptor rule',
     ['64-bit address with the high word set', 'DESC_ADDR_OUT_OF_RANGE', (r) => { r.desc(0, 2 ** 40, 16, VIRTQ_DESC_F_WRITE); }],
     ['a buffer pointing into the ring itself', 'DESC_ADDR_OUT_OF_RANGE', (r) => { r.desc(0, 0, 16, VIRTQ_DESC_F_WRITE); }],
     ['undefined flags', 'DESC_BAD_FLAGS', (r) => { r.desc(0, r.buf, 16, 0x40); }],
+    // 2.8.19: one type of descriptor per list; split allows this shape (2.7.5.3.2), packed does not.
+    ['a list linked by NEXT ending in an INDIRECT descriptor', 'DESC_INDIRECT_IN_CHAIN', (r) => {
+      const t = r.table([[r.buf + 16, 16, VIRTQ_DESC_F_WRITE]]);
+      r.desc(1, t, 16, VIRTQ_DESC_F_INDIRECT, 3); r.desc(0, r.buf, 16, VIRTQ_DESC_F_NEXT, 3);
+    }],
   ];
   for (const [what, codeWant, setup] of cases) {
     it(`${what} → ${codeWant}`, () => {
@@ -63,5 +71,36 @@ describe('packed device against a hostile driver: one case per descriptor rule',
     const r = rig(false);
     r.desc(0, r.gl.dmaStart, 16, VIRTQ_DESC_F_INDIRECT);
     expect(r.pop()).toBe('DESC_INDIRECT_NOT_NEGOTIATED');
+  });
+});
+
+describe('packed device: what the spec allows', () => {
+  it('an indirect table at any alignment is read byte-exact (no alignment rule for tables)', () => {
+    for (const shift of [0, 1, 2, 3, 4, 6, 8, 13]) {
+      const r = rig();
+      const t = r.gl.indirectBase + shift;
+      const dv = new DataView(r.mem.buffer);
+      const entries: [number, number, number][] = [[r.buf + 3, 5, 0], [r.buf + 40, 7, VIRTQ_DESC_F_WRITE], [r.buf + 64, 9, VIRTQ_DESC_F_WRITE]];
+      entries.forEach(([a, l, f], j) => { dv.setBigUint64(t + 16 * j, BigInt(a), true); dv.setUint32(t + 16 * j + 8, l, true); dv.setUint16(t + 16 * j + 14, f, true); });
+      r.desc(0, t, 48, VIRTQ_DESC_F_INDIRECT, 2);
+      expect(r.pop(), `table at +${shift}`).toBe('none');
+      expect([r.chain.id, r.chain.n, r.chain.nWrite, r.chain.writeCapacity]).toEqual([2, 3, 2, 16]);
+      expect(Array.from(r.chain.addr.subarray(0, 3))).toEqual([r.buf + 3, r.buf + 40, r.buf + 64]);
+      expect(Array.from(r.chain.len.subarray(0, 3))).toEqual([5, 7, 9]);
+    }
+  });
+  it('a chain of more than 2^32 bytes in total → DESC_CHAIN_TOO_BIG (2.7.5.2; overlapping segments)', () => {
+    const r = rig(true, 2 ** 31);
+    const len = 2 ** 31 - r.buf;
+    r.desc(2, r.buf, len, VIRTQ_DESC_F_WRITE, 1); r.desc(1, r.buf, len, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+    r.desc(0, r.buf, len, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+    expect(r.pop()).toBe('DESC_CHAIN_TOO_BIG');
+  });
+  it('a chain of exactly 2^32 bytes is accepted', () => {
+    const r = rig(true, 2 ** 31);
+    const len = 2 ** 30;
+    for (let i = 3; i >= 0; i--) r.desc(i, r.buf, len, VIRTQ_DESC_F_WRITE | (i < 3 ? VIRTQ_DESC_F_NEXT : 0), 1);
+    expect(r.pop()).toBe('none');
+    expect(r.chain.writeCapacity).toBe(2 ** 32);
   });
 });

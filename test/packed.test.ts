@@ -34,7 +34,7 @@ describe('packed ring: byte-exact descriptors and flags (2.8.1, 2.8.7, proposal)
     expect([VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED]).toEqual([1, 2, 4, 8, 0x80, 0x8000]);
     expect([PACKED_DESC_LEN, PACKED_DESC_ID, PACKED_DESC_FLAGS, PACKED_DESC_SIZE]).toEqual([8, 12, 14, 16]);
   });
-  it('a chain straddling the end: AVAIL/USED from each slot\'s lap, id only in the last descriptor, head flags written last', () => {
+  it('a chain straddling the end: AVAIL/USED from each slot\'s lap, the Buffer ID in every descriptor, head flags written last', () => {
     const { drv, dev, mem, L, flagsAt, chain } = rig(3);
     // Fill two slots and return them, so the next chain starts at slot 2.
     for (let i = 0; i < 2; i++) drv.add(0, 1);
@@ -47,13 +47,14 @@ describe('packed ring: byte-exact descriptors and flags (2.8.1, 2.8.7, proposal)
     expect(dev.pollAvail()).toBe(false);
     drv.publish();
     expect(flagsAt(2)).toBe(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_NEXT); // lap 1: AVAIL=1 USED=0
-    expect(mem.ld16(L.desc.offset + 2 * 16 + PACKED_DESC_ID)).toBe(0);
+    expect(mem.ld16(L.desc.offset + 2 * 16 + PACKED_DESC_ID)).toBe(id);
     expect(mem.ld16(L.desc.offset + 0 * 16 + PACKED_DESC_ID)).toBe(id);
     expect(dev.pollAvail()).toBe(true);
     dev.popChain(chain);
     expect([chain.id, chain.weight, chain.n, chain.nWrite]).toEqual([id, 2, 2, 1]);
     dev.pushUsed(chain.id, 8, true, 2); // the used descriptor goes at slot 2 with the device's lap-1 bits
-    expect(flagsAt(2)).toBe(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_FLUSH);
+    // WRITE: the device wrote data (2.8.4), so the length means something.
+    expect(flagsAt(2)).toBe(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH);
     expect(dev.state()).toMatchObject({ used_pos: 1, used_wrap: 0, next_avail: 1, avail_wrap: 0 });
   });
 });
@@ -176,5 +177,67 @@ describe('packed ring: hostile peers end in typed errors', () => {
     setEvent(3, 0);                     // next lap: far ahead
     drv.add(0, 1); drv.publish();
     expect(drv.needKick()).toBe(false);
+  });
+});
+
+describe('packed ring against other implementations\' readings of the spec', () => {
+  it('the driver writes the Buffer ID in every descriptor of a chain (2.8.21.1), byte by byte; the device reads the last one', () => {
+    const { drv, dev, mem, L, chain } = rig(8);
+    drv.add(0, 1); // id 0, slot 0: the chain below gets another id
+    const id = drv.add(1, 3); // slots 1..4
+    expect(id).not.toBe(0);
+    drv.publish();
+    for (let slot = 1; slot <= 4; slot++) {
+      const d = L.desc.offset + slot * PACKED_DESC_SIZE + PACKED_DESC_ID;
+      expect([mem.u8[d], mem.u8[d + 1]], `slot ${slot}`).toEqual([id & 0xff, id >>> 8]);
+    }
+    // A device that takes the id from the first descriptor (as QEMU does) and one that takes it from
+    // the last (2.8.7, vqlab) agree.
+    expect(mem.ld16(L.desc.offset + 1 * PACKED_DESC_SIZE + PACKED_DESC_ID)).toBe(id);
+    expect(dev.pollAvail()).toBe(true); dev.popChain(chain);
+    expect(dev.pollAvail()).toBe(true); dev.popChain(chain);
+    expect([chain.id, chain.weight, chain.n]).toEqual([id, 4, 4]);
+  });
+
+  it('the device sets WRITE in a used descriptor exactly when it reports written bytes (2.8.4)', () => {
+    const { drv, dev, flagsAt, chain } = rig(4);
+    drv.add(0, 1); drv.add(1, 0); drv.publish();
+    dev.pollAvail(); dev.popChain(chain); dev.pushUsed(chain.id, 8, false, 1);
+    dev.pollAvail(); dev.popChain(chain); dev.pushUsed(chain.id, 0, false, 1);
+    expect(flagsAt(0)).toBe(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE);
+    expect(flagsAt(1)).toBe(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED);
+  });
+
+  it('without WRITE the used length is reserved: the driver takes junk there as 0 bytes written; with WRITE it is checked', () => {
+    for (const write of [false, true]) {
+      const { drv, mem, L } = rig(4);
+      const id = drv.add(0, 1); drv.publish();
+      const t = new UsedTracker(4, 4, 'none', false);
+      t.makeAvailable(id, 1, 8);
+      const d = L.desc.offset;
+      mem.st16(d + PACKED_DESC_ID, id); mem.st32(d + PACKED_DESC_LEN, 0xdeadbeef);
+      mem.st16(d + PACKED_DESC_FLAGS, VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | (write ? VIRTQ_DESC_F_WRITE : 0));
+      expect(drv.pollUsed()).toBe(true);
+      drv.readUsed();
+      expect(drv.usedLen).toBe(write ? 0xdeadbeef : 0);
+      expect(code(() => t.onUsed(drv.usedId, drv.usedFlush, drv.usedLen))).toBe(write ? 'USED_BAD_LEN' : 'none');
+    }
+  });
+
+  it('reserved bits in the other side\'s event suppression flags do not turn DISABLE or DESC into ENABLE (2.8.10)', () => {
+    // Driver reading the device's structure (kick decision).
+    for (const [flags, eventIdx, kick] of [[1 | 0x100, false, false], [1 | 0xfffc, true, false], [2 | 0x8000, true, false], [0 | 0x4, false, true]] as const) {
+      const { drv, mem, L } = rig(8, 'none', { eventIdx });
+      mem.st16(L.deviceEvent.offset, 5 | (1 << 15)); // DESC: an event at slot 5 of lap 1, not reached
+      mem.st16(L.deviceEvent.offset + 2, flags);
+      drv.add(0, 1); drv.publish();
+      expect(drv.needKick(), `flags 0x${flags.toString(16)}`).toBe(kick);
+    }
+    // Device reading the driver's structure (interrupt decision).
+    const { drv, dev, mem, L, chain } = rig(8);
+    drv.add(0, 1); drv.publish();
+    dev.pollAvail(); dev.popChain(chain); dev.pushUsed(chain.id, 8, false, 1);
+    mem.st16(L.driverEvent.offset + 2, 1 | 0x40);
+    expect(dev.needInterrupt()).toBe(false);
   });
 });

@@ -33,7 +33,7 @@ function rig(order: OrderMode, segments: number) {
   const f = negotiate(bits, bits);
   const L = gl.ring as SplitRingLayout;
   const t = new UsedTracker(N, N, f.order, f.partialOrder);
-  const ring = new SplitDriverRing(mem, L, gl, f, { indirectMin: 99, segmentBytes: 16 }, () => t.inFlight);
+  const ring = new SplitDriverRing(mem, L, gl, f, { indirectMin: 99, segmentBytes: 16 }, () => t.outstanding);
   const dev = new SplitDeviceRing(devMem, L, f, gl.dmaStart);
   const chain = new Chain(8, gl.dmaStart, devMem.size);
   /** Add `count` buffers of `nWrite` writable segments and publish. */

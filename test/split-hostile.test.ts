@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AtomicsMemory } from '../src/memory/ops.js';
 import { guestLayout } from '../src/memory/guest.js';
-import { featureBits, negotiate } from '../src/spec/features.js';
+import { featureBits, negotiate, type OrderSpec } from '../src/spec/features.js';
 import type { SplitRingLayout } from '../src/spec/layout.js';
 import { SplitDeviceRing } from '../src/split/device.js';
-import { SplitDriverRing } from '../src/split/driver.js';
+import type { SplitDriverRing } from '../src/split/driver.js';
+import { makeDriverRing } from '../src/harness/sides.js';
+import { DEFAULT_CONFIG } from '../src/harness/config.js';
 import { Chain } from '../src/ring/chain.js';
 import { UsedTracker } from '../src/order/tracker.js';
 import { VqError } from '../src/errors.js';
@@ -13,10 +15,10 @@ import {
 } from '../src/spec/constants.js';
 
 const N = 8;
-function rig(indirect = true) {
+function rig(indirect = true, order: OrderSpec = 'partial', chainMem = 0) {
   const gl = guestLayout({ ring: 'split', queueSize: N, segments: 4, segmentBytes: 16, indirect });
   const mem = new AtomicsMemory(new SharedArrayBuffer(gl.totalSize));
-  const bits = featureBits({ ring: 'split', order: 'partial', eventIdx: false, indirect });
+  const bits = featureBits({ ring: 'split', order, eventIdx: false, indirect });
   const f = negotiate(bits, bits);
   const L = gl.ring as SplitRingLayout;
   const dev = new SplitDeviceRing(mem, L, f, gl.dmaStart);
@@ -28,11 +30,19 @@ function rig(indirect = true) {
     heads.forEach((h, k) => mem.st16(L.avail.offset + AVAIL_RING + k * 2, h));
     mem.st16Release(L.avail.offset + AVAIL_IDX, heads.length);
   };
+  // chainMem: the chain sees that much memory (addresses past the real buffer are never read), so a
+  // few long overlapping segments can pass the window and exceed 2^32 bytes.
+  const chain = new Chain(64, gl.dmaStart, chainMem || mem.size);
   const pop = (): string => {
-    try { expect(dev.pollAvail()).toBe(true); dev.popChain(new Chain(64, gl.dmaStart, mem.size)); return 'none'; }
+    try { expect(dev.pollAvail()).toBe(true); dev.popChain(chain); return 'none'; }
     catch (e) { if (e instanceof VqError) { expect(e.side).toBe('device'); return e.code; } throw e; }
   };
-  return { gl, mem, L, dev, desc, avail, pop, buf: gl.poolBase, f };
+  /** An indirect table at `t` (any alignment), entries [addr, len, flags, next], written byte-exact. */
+  const table = (t: number, entries: [number, number, number, number][]): void => {
+    const dv = new DataView(mem.buffer);
+    entries.forEach(([a, l, fl, nx], j) => { dv.setBigUint64(t + 16 * j, BigInt(a), true); dv.setUint32(t + 16 * j + 8, l, true); dv.setUint16(t + 16 * j + 12, fl, true); dv.setUint16(t + 16 * j + 14, nx, true); });
+  };
+  return { gl, mem, L, dev, desc, avail, pop, table, chain, buf: gl.poolBase, f };
 }
 
 // Every descriptor rule the device checks (digest), each with a hand-made hostile driver: a typed,
@@ -70,6 +80,68 @@ describe('split device against a hostile driver: one case per descriptor rule', 
     r.desc(0, r.gl.dmaStart, 16, VIRTQ_DESC_F_INDIRECT); r.avail(0);
     expect(r.pop()).toBe('DESC_INDIRECT_NOT_NEGOTIATED');
   });
+  it('a chain of more than 2^32 bytes in total → DESC_CHAIN_TOO_BIG (2.7.5.2; overlapping segments)', () => {
+    const r = rig(true, 'none', 2 ** 31);
+    const len = 2 ** 31 - r.buf;
+    r.desc(0, r.buf, len, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1); r.desc(1, r.buf, len, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+    r.desc(2, r.buf, len, VIRTQ_DESC_F_WRITE); r.avail(0);
+    expect(r.pop()).toBe('DESC_CHAIN_TOO_BIG');
+    // Exactly 2^32 is allowed ("longer than 2^32" is what is forbidden).
+    const ok = rig(true, 'none', 2 ** 31);
+    for (let i = 0; i < 4; i++) ok.desc(i, ok.buf, 2 ** 30, VIRTQ_DESC_F_WRITE | (i < 3 ? VIRTQ_DESC_F_NEXT : 0), i + 1);
+    ok.avail(0);
+    expect(ok.pop()).toBe('none');
+    expect(ok.chain.writeCapacity).toBe(2 ** 32);
+  });
+});
+
+describe('split device: what the spec allows, and the IN_ORDER driver rules (2.7.5.2, 2.7.5.3)', () => {
+  it('direct descriptors then one INDIRECT at the end of the chain are valid in a split ring (2.7.5.3.2)', () => {
+    const r = rig(true, 'none');
+    r.table(r.gl.indirectBase, [[r.buf + 32, 16, VIRTQ_DESC_F_WRITE, 0]]);
+    r.desc(0, r.buf, 16, VIRTQ_DESC_F_NEXT, 1); r.desc(1, r.gl.indirectBase, 16, VIRTQ_DESC_F_INDIRECT); r.avail(0);
+    expect(r.pop()).toBe('none');
+    expect([r.chain.n, r.chain.nWrite]).toEqual([2, 1]);
+  });
+  it('an indirect table at any alignment is read byte-exact (no alignment rule for tables)', () => {
+    for (const shift of [0, 1, 2, 3, 4, 6, 8, 13]) {
+      const r = rig(true, 'none');
+      const t = r.gl.indirectBase + shift;
+      r.table(t, [[r.buf + 3, 5, VIRTQ_DESC_F_NEXT, 2], [r.buf + 64, 9, VIRTQ_DESC_F_WRITE, 0], [r.buf + 40, 7, VIRTQ_DESC_F_NEXT, 1]]);
+      // A table read from entry 0 and linked 0 -> 2 -> 1 (no IN_ORDER: any order).
+      r.desc(0, t, 48, VIRTQ_DESC_F_INDIRECT); r.avail(0);
+      expect(r.pop(), `table at +${shift}`).toBe('none');
+      expect([r.chain.n, r.chain.nWrite, r.chain.writeCapacity]).toEqual([3, 1, 9]);
+      expect(Array.from(r.chain.addr.subarray(0, 3))).toEqual([r.buf + 3, r.buf + 40, r.buf + 64]);
+      expect(Array.from(r.chain.len.subarray(0, 3))).toEqual([5, 7, 9]);
+    }
+  });
+  for (const order of ['in-order', 'in-order,partial'] as const) {
+    it(`${order}: a chain whose next is not x + 1 → DESC_IN_ORDER_NEXT; x + 1, and 0 after N - 1, are accepted`, () => {
+      const bad = rig(true, order);
+      bad.desc(2, bad.buf, 16, VIRTQ_DESC_F_NEXT, 4); bad.desc(4, bad.buf, 16, VIRTQ_DESC_F_WRITE); bad.avail(2);
+      expect(bad.pop()).toBe('DESC_IN_ORDER_NEXT');
+      const good = rig(true, order);
+      good.desc(N - 2, good.buf, 16, VIRTQ_DESC_F_NEXT, N - 1); good.desc(N - 1, good.buf, 16, VIRTQ_DESC_F_NEXT, 0); good.desc(0, good.buf, 16, VIRTQ_DESC_F_WRITE);
+      good.avail(N - 2);
+      expect(good.pop()).toBe('none');
+      expect(good.chain.n).toBe(3);
+      // The same chain without IN_ORDER may link any way.
+      const free = rig(true, 'partial');
+      free.desc(2, free.buf, 16, VIRTQ_DESC_F_NEXT, 4); free.desc(4, free.buf, 16, VIRTQ_DESC_F_WRITE); free.avail(2);
+      expect(free.pop()).toBe('none');
+    });
+    it(`${order}: indirect entries not numbered sequentially → DESC_IN_ORDER_NEXT; 0, 1, 2 accepted`, () => {
+      const bad = rig(true, order);
+      bad.table(bad.gl.indirectBase, [[bad.buf, 16, VIRTQ_DESC_F_NEXT, 2], [bad.buf, 16, VIRTQ_DESC_F_WRITE, 0], [bad.buf, 16, VIRTQ_DESC_F_NEXT, 1]]);
+      bad.desc(0, bad.gl.indirectBase, 48, VIRTQ_DESC_F_INDIRECT); bad.avail(0);
+      expect(bad.pop()).toBe('DESC_IN_ORDER_NEXT');
+      const good = rig(true, order);
+      good.table(good.gl.indirectBase, [[good.buf, 16, VIRTQ_DESC_F_NEXT, 1], [good.buf, 16, VIRTQ_DESC_F_NEXT, 2], [good.buf, 16, VIRTQ_DESC_F_WRITE, 0]]);
+      good.desc(0, good.gl.indirectBase, 48, VIRTQ_DESC_F_INDIRECT); good.avail(0);
+      expect(good.pop()).toBe('none');
+    });
+  }
 });
 
 // A hostile device: the driver reports it, with a typed error, instead of hanging or trusting it.
@@ -80,7 +152,8 @@ describe('split driver against a hostile device', () => {
     const bits = featureBits({ ring: 'split', order, eventIdx: false, indirect: false });
     const f = negotiate(bits, bits);
     const t = new UsedTracker(N, N, f.order, f.partialOrder);
-    const ring = new SplitDriverRing(mem, gl.ring as SplitRingLayout, gl, f, { indirectMin: 2, segmentBytes: 16 }, () => t.inFlight);
+    // Built as the harness builds it: the used.idx check gets its bound from the tracker there.
+    const ring = makeDriverRing(mem, gl, f, { ...DEFAULT_CONFIG, ring: 'split', queueSize: N, segments: 1, segmentBytes: 16, indirectMin: 2 }, t) as SplitDriverRing;
     const L = gl.ring as SplitRingLayout;
     for (let i = 0; i < 3; i++) { const id = ring.add(0, 1); t.makeAvailable(id, 1, 16); }
     ring.publish();
@@ -106,6 +179,15 @@ describe('split driver against a hostile device', () => {
   it('FLUSH without PARTIAL_ORDER (the old le32 id ≥ 2^31)', () => { const d = drv('none'); d.used(0, 16, 0x8000); expect(d.reclaim()).toBe('USED_FLUSH_WITHOUT_FEATURE'); });
   it('undefined used flags', () => { const d = drv(); d.used(0, 16, 0x0100); expect(d.reclaim()).toBe('USED_BAD_FLAGS'); });
   it('used.idx jumping ahead of what is in flight', () => { const d = drv(); d.used(0, 16, 0, 5); expect(d.reclaim()).toBe('USED_IDX_JUMP'); });
+  for (const order of ['none', 'partial'] as const) {
+    it(`${order}: used.idx moving past the outstanding buffers (one completed ahead of a hole is in flight, not outstanding) → USED_IDX_JUMP at once`, () => {
+      const d = drv(order);
+      d.used(1, 16);
+      expect(d.reclaim()).toBe('none');
+      d.used(2, 16, 0, 3); // 2 outstanding (ids 0 and 2), 3 in flight: an advance of 3 is impossible
+      expect(d.reclaim()).toBe('USED_IDX_JUMP');
+    });
+  }
   it('a batch that claims more than used.idx covers', () => { const d = drv('in-order'); d.used(2, 16, 0, 1); expect(d.reclaim()).toBe('USED_BATCH_OVERRUN'); });
   it('IN_ORDER entries out of order', () => { const d = drv('in-order'); d.used(1, 16, 0, 2); d.used(0, 16); expect(d.reclaim()).toBe('USED_OUT_OF_ORDER'); });
 });

@@ -157,7 +157,9 @@ export class VirtioDevice implements Side {
         continue;
       }
       ring.popChain(c);
-      const seq = tr.makeAvailable(c.id, c.weight, c.writeCapacity);
+      // A chain holds at most 2^32 bytes (Chain.add), so writeCapacity may be 2^32 itself, one more
+      // than a le32 used len can say: as a bound on len, 2^32 - 1 is the same bound.
+      const seq = tr.makeAvailable(c.id, c.weight, c.writeCapacity > 0xffffffff ? 0xffffffff : c.writeCapacity);
       popped++;
       if (faults.next()) {
         if (this.sCount > 0) this.completeStaged();
@@ -299,7 +301,8 @@ export class VirtioDevice implements Side {
       }
     }
     if (!ok) this.report.deviceCorrupt(id, seq);
-    return written;
+    // The used len is a le32: a chain of exactly 2^32 writable bytes reports 2^32 - 1.
+    return written > 0xffffffff ? 0xffffffff : written;
   }
 
   /**

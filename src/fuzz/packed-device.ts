@@ -83,11 +83,13 @@ export function refPackedChain(dv: DataView, p: RefParams, pos: number, wrap: nu
     if (d.flags & ~(NEXT | WRITE | INDIRECT | BITS)) c.push('DESC_BAD_FLAGS');
     if (d.flags & INDIRECT) {
       if (d.flags & NEXT) c.push('DESC_INDIRECT_AND_NEXT');
+      // 2.8.19: no INDIRECT in a list linked by NEXT (one type of descriptor per list).
+      if (k > 0) c.push('DESC_INDIRECT_IN_CHAIN');
       if (!p.indirect) c.push('DESC_INDIRECT_NOT_NEGOTIATED');
       if (d.len === 0 || d.len % 16 !== 0) c.push('DESC_INDIRECT_BAD_LEN');
       else if (d.len / 16 > p.n) c.push('DESC_CHAIN_TOO_LONG');
       if (!inWindow(d.addr, d.len)) c.push('DESC_ADDR_OUT_OF_RANGE');
-      if (d.addr % 16n !== 0n) c.push('DESC_INDIRECT_MISALIGNED');
+      // No alignment rule for a table: the DataView reads it byte-exact wherever it is.
       if (c.length) return c;
       // 2.8.6: a table of d.len / 16 descriptors read in order (no NEXT); only WRITE is valid in it.
       for (let j = 0; j < d.len / 16; j++) {
@@ -114,11 +116,14 @@ export const PACKED_DEVICE_CLASSES = [
   'write-before-read', 'bad-flags', 'indirect-and-next', 'nested-indirect', 'indirect-bad-len', 'indirect-misaligned',
   'indirect-too-long', 'indirect-not-negotiated', 'indirect-bad-flags', 'indirect-write-before-read',
   'indirect-table-out-of-range', 'addr-out-of-range', 'addr-high-word', 'addr-overflow', 'addr-into-ring',
-  'id-out-of-range', 'id-outstanding', 'random-descriptors', 'skip-ahead', 'valid-batch',
+  'id-out-of-range', 'id-outstanding', 'random-descriptors', 'skip-ahead', 'valid-batch', 'indirect-in-chain',
 ] as const;
 
-/** Classes whose input is legal: the device must pop it exactly as the reference does, and raise nothing. */
-const LEGAL = new Set<string>(['skip-ahead', 'valid-batch']);
+/**
+ * Classes whose input is legal: the device must pop it exactly as the reference does, and raise
+ * nothing (a misaligned table is valid; its entries are written byte-exact where it starts).
+ */
+const LEGAL = new Set<string>(['skip-ahead', 'valid-batch', 'indirect-misaligned']);
 
 /** One ring descriptor the driver writes; `bits` overrides the AVAIL/USED bits of its lap. */
 interface D { addr: bigint; len: number; id: number; flags: number; bits?: number }
@@ -159,6 +164,12 @@ function takeTable(r: Rig): number {
 
 /** A 16-byte descriptor at `off` (flags null: leave them, for a head published later). */
 function store(r: Rig, off: number, addr: bigint, len: number, id: number, flags: number | null, release = false): void {
+  if (off % 4 !== 0) {
+    // An entry of a misaligned table: byte-exact (nothing publishes it; its table is published).
+    r.dv.setBigUint64(off, BigInt.asUintN(64, addr), true); r.dv.setUint32(off + 8, len >>> 0, true); r.dv.setUint16(off + 12, id & 0xffff, true);
+    if (flags !== null) r.dv.setUint16(off + 14, flags & 0xffff, true);
+    return;
+  }
   const m = r.mem;
   const a = BigInt.asUintN(64, addr);
   m.st32(off, Number(a & 0xffffffffn));
@@ -203,17 +214,17 @@ function takeId(r: Rig): number {
 const junk = (r: Rig): number => (chance(r.rng, 0.5) ? 0 : r.rng.int(65536));
 
 /**
- * A valid chain of at most `budget` ring slots: direct descriptors, an indirect table, or direct
- * readable descriptors followed by an indirect table (the indirect descriptor ends the chain).
+ * A valid chain of at most `budget` ring slots: direct descriptors, or one indirect descriptor
+ * (2.8.19: never both in one list). `lead` > 0 builds the invalid shape instead: that many direct
+ * readable descriptors linked by NEXT to an indirect one (class indirect-in-chain).
  */
-function validChain(r: Rig, budget: number): D[] {
+function validChain(r: Rig, budget: number, lead = 0): D[] {
   const rng = r.rng;
   const id = takeId(r);
-  const useTable = r.indirect && chance(rng, 0.35);
+  const useTable = lead > 0 || (r.indirect && chance(rng, 0.35));
   if (useTable) {
-    const lead = budget >= 2 && chance(rng, 0.3) ? 1 + rng.int(Math.min(budget - 1, 3, Math.max(1, r.segMax - 1))) : 0;
-    const leadOk = lead > 0 && lead < r.segMax ? lead : 0;
-    const m = 1 + rng.int(Math.min(TABLE_SLOT, r.segMax - leadOk, r.n));
+    const leadOk = lead;
+    const m = 1 + rng.int(Math.max(1, Math.min(TABLE_SLOT, r.segMax - leadOk, r.n)));
     // Readable first: lead descriptors are readable, the table is some readable then writable entries.
     const nR = rng.int(m + 1);
     const t = takeTable(r);
@@ -336,9 +347,18 @@ function hostile(r: Rig, cls: string, budget: number, offset: number, prefixIds:
     case 'indirect-bad-len':
       return [{ addr: BigInt(takeTable(r)), len: chance(rng, 0.2) ? 0 : 16 * rng.int(kMax()) + 1 + rng.int(15), id: idOk(), flags: INDIRECT }];
     case 'indirect-misaligned': {
-      const k = 1 + rng.int(kMax());
-      const t = tableOf(k, () => 0) + 1 + rng.int(15);
+      // Legal: a valid table at any alignment but 16, inside its slot (at most TABLE_SLOT - 1 entries).
+      const k = 1 + rng.int(Math.max(1, Math.min(kMax(), TABLE_SLOT - 1)));
+      const t = takeTable(r) + 1 + rng.int(15);
+      const nR = rng.int(k + 1);
+      for (let j = 0; j < k; j++) { const [a, l] = dataSeg(r); store(r, t + 16 * j, a, l, junk(r), j >= nR ? WRITE : 0); }
       return [{ addr: BigInt(t), len: 16 * k, id: idOk(), flags: INDIRECT }];
+    }
+    case 'indirect-in-chain': {
+      // Direct descriptors linked by NEXT to an indirect one: valid in a split ring (2.7.5.3.2),
+      // not in a packed one (2.8.19).
+      if (budget < 2 || !r.indirect) return hostile(r, 'indirect-and-next', budget, offset, prefixIds);
+      return validChain(r, budget, 1 + rng.int(Math.min(budget - 1, 3)));
     }
     case 'indirect-too-long': {
       // More entries than the queue, or than the device's seg_max.
@@ -609,6 +629,7 @@ export function packedDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
     const h = hostile(r, cls, budget, ds.length, prefixIds);
     ds.push(...h);
     chains++;
+    if (LEGAL.has(cls)) legalPops = chains;
   }
   writeBatch(r, ds);
   const before = mem.u8.slice();

@@ -17,7 +17,7 @@ import { AtomicsMemory } from '../memory/ops.js';
 import { guestLayout } from '../memory/guest.js';
 import { featureBits, negotiate, type Negotiated, type OrderMode } from '../spec/features.js';
 import type { PackedRingLayout } from '../spec/layout.js';
-import { VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_USED } from '../spec/constants.js';
+import { VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE } from '../spec/constants.js';
 import { PackedDriverRing } from '../packed/driver.js';
 import { UsedTracker } from '../order/tracker.js';
 import type { Rng } from '../util/rng.js';
@@ -27,13 +27,14 @@ import { chance, judge, pick, type FuzzCaseResult, type FuzzTarget } from './typ
 export const PACKED_DRIVER_CLASSES = [
   'id-out-of-range', 'id-not-outstanding', 'used-twice', 'len-beyond-buffer', 'flush-without-feature',
   'flush-with-hole', 'batch-with-hole', 'batch-skipped-id', 'wrong-wrap', 'stale-wrap-after-lap',
-  'skip-ahead', 'random-entries',
+  'skip-ahead', 'random-entries', 'junk-len-without-write',
 ] as const;
 
 const SEG_BYTES = 16;
 const FLUSH = VIRTQ_DESC_F_FLUSH;
 const AVAIL = VIRTQ_DESC_F_AVAIL;
 const USED = VIRTQ_DESC_F_USED;
+const WRITE = VIRTQ_DESC_F_WRITE;
 /** Written from the spec (2.8.1): a driver's available bits, and a used descriptor's, in lap w. */
 const availOf = (w: number): number => (w ? AVAIL : USED);
 const usedOf = (w: number): number => (w ? AVAIL | USED : 0);
@@ -45,8 +46,10 @@ const ALL_CODES = ['USED_BAD_ID', 'USED_ID_NOT_OUTSTANDING', 'USED_BAD_LEN', 'US
  * One used descriptor. `bits` overrides the AVAIL/USED bits of the device's lap; `advance` is how
  * far the device's used position moves after it (default 1); `ahead` writes it that many slots past
  * the device's position (which does not move); `atDriver` writes it at the driver's position.
+ * `write`: VIRTQ_DESC_F_WRITE (default: set when len is not 0, as a device that wrote len bytes does;
+ * 2.8.4: without it len is reserved and ignored by drivers).
  */
-interface Entry { id: number; len: number; flush: boolean; bits?: number; advance?: number; ahead?: number; atDriver?: boolean }
+interface Entry { id: number; len: number; flush: boolean; bits?: number; advance?: number; ahead?: number; atDriver?: boolean; write?: boolean }
 
 export function packedDriverCase(rng: Rng, cls: string): FuzzCaseResult {
   const n = chance(rng, 0.5) ? 1 + rng.int(8) : 1 + rng.int(300);
@@ -99,7 +102,7 @@ export function packedDriverCase(rng: Rng, cls: string): FuzzCaseResult {
     const d = L.desc.offset + at * 16;
     mem.st16(d + 12, e.id & 0xffff);
     mem.st32(d + 8, e.len >>> 0);
-    mem.st16Release(d + 14, (e.bits ?? usedOf(wrapAt)) | (e.flush ? FLUSH : 0));
+    mem.st16Release(d + 14, (e.bits ?? usedOf(wrapAt)) | (e.flush ? FLUSH : 0) | ((e.write ?? e.len !== 0) ? WRITE : 0));
     if (at === usedPos) {
       usedPos += advance;
       while (usedPos >= n) { usedPos -= n; usedWrap ^= 1; }
@@ -182,7 +185,7 @@ export function packedDriverCase(rng: Rng, cls: string): FuzzCaseResult {
   const fallback: Record<string, string> = {
     'id-not-outstanding': 'used-twice', 'used-twice': 'id-out-of-range', 'flush-without-feature': 'flush-with-hole',
     'flush-with-hole': 'wrong-wrap', 'batch-with-hole': 'wrong-wrap', 'batch-skipped-id': 'len-beyond-buffer',
-    'stale-wrap-after-lap': 'wrong-wrap', 'skip-ahead': 'id-out-of-range',
+    'stale-wrap-after-lap': 'wrong-wrap', 'skip-ahead': 'id-out-of-range', 'junk-len-without-write': 'id-out-of-range',
   };
 
   const plan = (): boolean => {
@@ -210,8 +213,20 @@ export function packedDriverCase(rng: Rng, cls: string): FuzzCaseResult {
       case 'len-beyond-buffer': {
         const l = legal()!;
         l.e.len = capacity + 1 + rng.int(0xffffffff - capacity);
+        l.e.write = true;
         steps.push([l.e]);
         allowed = ['USED_BAD_LEN'];
+        return true;
+      }
+      case 'junk-len-without-write': {
+        // Legal: WRITE clear, so the length field is reserved (2.8.4) and may hold anything, even
+        // more than the buffer holds; the driver must take the entry (as 0 bytes written). Then an
+        // id out of range at the driver's position, which it must reject, with buffers in flight.
+        if (!need(2)) return false;
+        const l = oldest();
+        steps.push([{ ...l.e, len: rng.int(2) ? 0xffffffff - rng.int(1000) : capacity + 1 + rng.int(1 << 20), write: false, advance: l.advance }]);
+        steps.push([{ id: n + rng.int(65536 - n), len: 0, flush: false }]);
+        allowed = ['USED_BAD_ID'];
         return true;
       }
       case 'flush-without-feature': {
@@ -295,6 +310,7 @@ export function packedDriverCase(rng: Rng, cls: string): FuzzCaseResult {
             id: chance(rng, 0.8) ? pick(rng, out.length ? out : [0]) : rng.int(n + 4),
             len: chance(rng, 0.8) ? rng.int(capacity + 1) : rng.int(4 * capacity + 2),
             flush: chance(rng, 0.3),
+            write: chance(rng, 0.7),
             bits: chance(rng, 0.9) ? undefined : pick(rng, [0, AVAIL, USED, AVAIL | USED]),
             atDriver: true,
           }]);

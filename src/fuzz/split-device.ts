@@ -59,7 +59,7 @@ export function refSplitChain(dv: DataView, p: RefParams, head: number): Seg[] |
       if (d.len === 0 || d.len % 16 !== 0) c.push('DESC_INDIRECT_BAD_LEN');
       else if (d.len / 16 > p.n) c.push('DESC_CHAIN_TOO_LONG');
       if (!inWindow(d.addr, d.len)) c.push('DESC_ADDR_OUT_OF_RANGE');
-      if (d.addr % 16n !== 0n) c.push('DESC_INDIRECT_MISALIGNED');
+      // No alignment rule for a table: the DataView reads it byte-exact wherever it is.
       if (c.length) return c;
       const entries = d.len / 16;
       const tseen = new Set<number>();
@@ -71,14 +71,21 @@ export function refSplitChain(dv: DataView, p: RefParams, head: number): Seg[] |
         const r = add(e.addr, e.len, (e.flags & WRITE) !== 0);
         if (r) return r;
         if (!(e.flags & NEXT)) return segs;
-        if (e.next >= entries) return ['DESC_NEXT_OUT_OF_RANGE'];
+        const ce: string[] = [];
+        if (e.next >= entries) ce.push('DESC_NEXT_OUT_OF_RANGE');
+        // 2.7.5.3.1: with IN_ORDER, entry j links to j + 1.
+        if (p.inOrder && e.next !== j + 1) ce.push('DESC_IN_ORDER_NEXT');
+        if (ce.length) return ce;
         j = e.next;
       }
     }
     const r = add(d.addr, d.len, (d.flags & WRITE) !== 0);
     if (r) return r;
     if (!(d.flags & NEXT)) return segs;
-    if (d.next >= p.n) return ['DESC_NEXT_OUT_OF_RANGE'];
+    if (d.next >= p.n) c.push('DESC_NEXT_OUT_OF_RANGE');
+    // 2.7.5.2: with IN_ORDER, descriptor x links to x + 1 (0 after the last one).
+    if (p.inOrder && d.next !== (i + 1) % p.n) c.push('DESC_IN_ORDER_NEXT');
+    if (c.length) return c;
     i = d.next;
   }
 }
@@ -88,8 +95,13 @@ export const SPLIT_DEVICE_CLASSES = [
   'indirect-and-next', 'nested-indirect', 'indirect-bad-len', 'indirect-too-long', 'indirect-not-negotiated',
   'indirect-loop', 'indirect-next-out-of-range', 'indirect-write-before-read', 'indirect-misaligned',
   'addr-out-of-range', 'addr-high-word', 'addr-overflow', 'addr-into-ring', 'indirect-table-out-of-range',
-  'avail-idx-jump', 'avail-idx-backwards', 'bad-head', 'random-descriptors',
+  'avail-idx-jump', 'avail-idx-backwards', 'bad-head', 'random-descriptors', 'in-order-next', 'in-order-indirect-next',
 ] as const;
+
+/** Classes whose input is legal: the device must pop all of it exactly as the reference does. */
+const LEGAL = new Set<string>(['indirect-misaligned']);
+/** Classes that need VIRTIO_F_IN_ORDER negotiated. */
+const IN_ORDER_CLASSES = new Set<string>(['in-order-next', 'in-order-indirect-next']);
 
 interface Rig {
   rng: Rng;
@@ -105,6 +117,8 @@ interface Rig {
   segMax: number;
   availIdx: number;
   tableSlot: number;
+  /** VIRTIO_F_IN_ORDER: chains link x to x + 1 and tables are sequential (free lists are ring order). */
+  inOrder: boolean;
 }
 
 function desc(r: Rig, i: number, addr: number, len: number, flags: number, next: number): void {
@@ -126,8 +140,16 @@ function takeTable(r: Rig): number {
 }
 
 function tableEntry(r: Rig, table: number, j: number, addr: number, len: number, flags: number, next: number): void {
+  // Byte-exact at any alignment (a table need not be aligned).
   const d = table + j * 16;
-  r.mem.st64(d, addr); r.mem.st32(d + 8, len >>> 0); r.mem.st16(d + 12, flags); r.mem.st16(d + 14, next);
+  r.dv.setBigUint64(d, BigInt(addr), true); r.dv.setUint32(d + 8, len >>> 0, true); r.dv.setUint16(d + 12, flags, true); r.dv.setUint16(d + 14, next, true);
+}
+
+/** Descriptor indexes for a round: random, or under IN_ORDER ring order from a random start (any run of them links x to x + 1). */
+function freeList(r: Rig): number[] {
+  if (!r.inOrder) return shuffled(r.rng, r.n);
+  const s = r.rng.int(r.n);
+  return Array.from({ length: r.n }, (_, k) => (s + k) % r.n);
 }
 
 /** Write a valid chain over the free descriptors `free` (consumed from the end); returns its head. */
@@ -138,8 +160,8 @@ function validChain(r: Rig, free: number[]): number {
     const m = 1 + rng.int(Math.min(TABLE_SLOT, r.segMax, r.n));
     const nR = rng.int(m + 1);
     const t = takeTable(r);
-    const order = shuffled(rng, m).filter((x) => x !== 0);
-    order.unshift(0);
+    const order = r.inOrder ? Array.from({ length: m }, (_, k) => k) : shuffled(rng, m).filter((x) => x !== 0);
+    if (!r.inOrder) order.unshift(0);
     for (let k = 0; k < m; k++) {
       const [a, l] = dataSeg(r);
       const last = k === m - 1;
@@ -259,8 +281,10 @@ function hostile(r: Rig, cls: string, free: number[]): { head?: number; idx?: nu
     case 'indirect-misaligned': {
       const head = free.pop()!;
       let t = takeTable(r);
+      // Any alignment but 16, the table still inside its slot (at most TABLE_SLOT - 1 entries).
       if (cls === 'indirect-misaligned') t += 1 + rng.int(15);
-      const k = Math.max(cls === 'indirect-write-before-read' ? 2 : 1, 1 + rng.int(Math.min(n, TABLE_SLOT)));
+      const kMax = Math.min(n, cls === 'indirect-misaligned' ? TABLE_SLOT - 1 : TABLE_SLOT);
+      const k = Math.max(cls === 'indirect-write-before-read' ? 2 : 1, 1 + rng.int(kMax));
       const k2 = Math.min(k, n);
       for (let j = 0; j < k2; j++) {
         const [a, l] = dataSeg(r);
@@ -320,13 +344,44 @@ function hostile(r: Rig, cls: string, free: number[]): { head?: number; idx?: nu
       for (let o = r.tableBase; o < r.dataBase; o += 16) fix(o, TABLE_SLOT);
       return { head: rng.int(n) };
     }
+    case 'in-order-next': {
+      // IN_ORDER: a chain (≥ 2 descriptors) with one next that is not x + 1 but in range.
+      if (n < 2 || free.length < 2) return hostile(r, 'in-order-indirect-next', free);
+      const c = plainChain(r, free, 2 + rng.int(free.length - 1), rng.int(3));
+      const j = rng.int(c.ds.length - 1);
+      const x = c.ds[j];
+      let bad = rng.int(n);
+      if (bad === (x + 1) % n) bad = (bad + 1) % n;
+      reDesc(x, { next: bad });
+      return { head: c.head };
+    }
+    case 'in-order-indirect-next': {
+      // IN_ORDER: an indirect table of ≥ 2 entries linked in an order other than 0, 1, 2, ...
+      const k = Math.min(n, TABLE_SLOT);
+      if (k < 2 || !r.indirect) return hostile(r, 'bad-head', free);
+      const head = free.pop()!;
+      const t = takeTable(r);
+      const m = 2 + rng.int(k - 1);
+      const j = rng.int(m - 1);
+      let bad = rng.int(m);
+      if (bad === j + 1) bad = (bad + 1) % m;
+      for (let e = 0; e < m; e++) {
+        const [a, l] = dataSeg(r);
+        const last = e === m - 1;
+        tableEntry(r, t, e, a, l, last ? 0 : NEXT, last ? 0 : e === j ? bad : e + 1);
+      }
+      desc(r, head, t, 16 * m, INDIRECT, 0);
+      return { head };
+    }
   }
   throw new Error(`unknown split device fuzz class ${cls}`);
 }
 
 export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   const n = 1 << rng.int(9);
-  const indirect = cls === 'indirect-not-negotiated' ? false : cls.startsWith('indirect') || cls === 'nested-indirect' ? true : chance(rng, 0.5);
+  const indirect = cls === 'indirect-not-negotiated' ? false
+    : cls.startsWith('indirect') || cls === 'nested-indirect' || cls === 'in-order-indirect-next' ? true : chance(rng, 0.5);
+  const inOrder = IN_ORDER_CLASSES.has(cls) || chance(rng, 0.3);
   const eventIdx = chance(rng, 0.5);
   const L = splitRingLayout(n);
   const dmaStart = alignUp(L.totalSize, 64);
@@ -337,13 +392,14 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   const guard = new GuardedMemory(mem);
   if (cls === 'chain-over-seg-max' && n === 1) cls = 'loop';
   const segMax = cls === 'chain-over-seg-max' ? 1 + rng.int(Math.min(n - 1, 8)) : chance(rng, 0.2) ? 1 + rng.int(2 * n) : 2 * n;
-  const r: Rig = { rng, n, L, mem, dv: new DataView(mem.buffer), dmaStart, tableBase, dataBase, size, indirect, segMax, availIdx: 0, tableSlot: 0 };
-  const bits = featureBits({ ring: 'split', order: 'none', eventIdx, indirect });
+  const r: Rig = { rng, n, L, mem, dv: new DataView(mem.buffer), dmaStart, tableBase, dataBase, size, indirect, segMax, availIdx: 0, tableSlot: 0, inOrder };
+  // IN_ORDER alone or with PARTIAL_ORDER (IN_ORDER's rules either way).
+  const bits = featureBits({ ring: 'split', order: inOrder ? (chance(rng, 0.5) ? 'in-order' : 'in-order,partial') : 'none', eventIdx, indirect });
   const dev = new SplitDeviceRing(guard, L, negotiate(bits, bits), dmaStart);
   // The device may write the used ring (flags, idx, entries, avail_event) and nothing else.
   guard.writable = [[L.used.offset, L.used.offset + L.used.size]];
   const chain = new Chain(segMax, dmaStart, size);
-  const ref: RefParams = { descBase: L.desc.offset, n, indirect, dmaStart, size, segMax };
+  const ref: RefParams = { descBase: L.desc.offset, n, indirect, dmaStart, size, segMax, inOrder };
   let popped = 0;
   const loneId = new Uint16Array(4);
   const loneAddr = new Float64Array(4);
@@ -409,7 +465,7 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   // Well-behaved rounds first: indices and descriptors in varied states when the attack comes.
   const rounds = rng.int(4);
   for (let round = 0; round < rounds; round++) {
-    const free = shuffled(rng, n);
+    const free = freeList(r);
     const heads: number[] = [];
     const k = 1 + rng.int(Math.min(n, 4));
     for (let i = 0; i < k && free.length > 0; i++) heads.push(validChain(r, free));
@@ -420,7 +476,7 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   }
 
   // The hostile batch: a few valid chains, then the attack.
-  const all = shuffled(rng, n);
+  const all = freeList(r);
   const heads: number[] = [];
   const wholeTable = cls === 'chain-too-long' || cls === 'chain-over-seg-max' || cls === 'random-descriptors';
   // Descriptors for the attack (at least one; all of them for the whole-table classes), the rest for valid chains.
@@ -442,7 +498,7 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   let result: FuzzCaseResult;
   try {
     const p = drain(published);
-    result = { cls, code: null, problem: p ?? 'no error: the device accepted the hostile input' };
+    result = { cls, code: null, problem: p ?? (LEGAL.has(cls) ? null : 'no error: the device accepted the hostile input') };
   } catch (e) {
     // What the oracle allows for the step that threw.
     let allowed: string[] | null;
@@ -456,6 +512,7 @@ export function splitDeviceCase(rng: Rng, cls: string): FuzzCaseResult {
   // Guest memory: only the used ring may differ.
   const changed = changedOutside(before, mem.u8, allowedWrites);
   if (!result.problem && changed.length) result.problem = `guest memory changed outside the used ring: ${JSON.stringify(changed)}`;
+  if (result.problem) result.problem += ` [queue ${n}${inOrder ? ', in-order' : ''}${indirect ? ', indirect' : ''}, seg_max ${segMax}]`;
   return result;
 }
 

@@ -23,7 +23,7 @@ import { chance, judge, pick, type FuzzCaseResult, type FuzzTarget } from './typ
 export const SPLIT_DRIVER_CLASSES = [
   'id-out-of-range', 'id-not-outstanding', 'used-twice', 'len-beyond-buffer', 'flush-without-feature',
   'flush-with-hole', 'batch-with-hole', 'batch-skipped-id', 'used-idx-jump', 'used-idx-backwards',
-  'batch-overrun', 'bad-flags', 'random-entries',
+  'batch-overrun', 'bad-flags', 'random-entries', 'used-idx-past-outstanding',
 ] as const;
 
 const SEG_BYTES = 16;
@@ -50,7 +50,7 @@ export function splitDriverCase(rng: Rng, cls: string): FuzzCaseResult {
   const f: Negotiated = negotiate(bits, bits);
   const window = n * (1 + rng.int(4));
   const t = new UsedTracker(window, n, f.order, f.partialOrder, 'driver');
-  const ring = new SplitDriverRing(guard, L, gl, f, { indirectMin: 2, segmentBytes: SEG_BYTES }, () => t.inFlight);
+  const ring = new SplitDriverRing(guard, L, gl, f, { indirectMin: 2, segmentBytes: SEG_BYTES }, () => t.outstanding);
   // The device's model of the same queue: what a well-behaved device may write next.
   const mirror = new UsedTracker(window, n, f.order, f.partialOrder, 'device');
   /** Outstanding ids in available order (the device's view). */
@@ -130,7 +130,7 @@ export function splitDriverCase(rng: Rng, cls: string): FuzzCaseResult {
   // The attack. Each class is a list of steps (entries, then a used.idx store); the driver reclaims
   // after each step, and the hostile step must end in one of the allowed codes.
   add(n);
-  const inFlight = (): number => t.inFlight;
+  const outstanding = (): number => t.outstanding;
   const steps: { entries: [Entry, number][]; idx?: number }[] = [];
   let allowed: string[] = [];
   const fallback = (c: string): FuzzCaseResult => splitDriverAttack(c);
@@ -160,8 +160,8 @@ export function splitDriverCase(rng: Rng, cls: string): FuzzCaseResult {
         const l = legal({ single: true })!;
         steps.push({ entries: [[l.e, l.advance]] });
         steps.push({ entries: [[{ ...l.e, flags: 0 }, 1]] });
-        // Nothing left in flight after the first entry: the second one's used.idx step is the jump.
-        allowed = mirror.inFlight === 0 ? ['USED_IDX_JUMP'] : ['USED_ID_NOT_OUTSTANDING', 'USED_OUT_OF_ORDER'];
+        // Nothing left outstanding after the first entry: the second one's used.idx step is the jump.
+        allowed = mirror.outstanding === 0 ? ['USED_IDX_JUMP'] : ['USED_ID_NOT_OUTSTANDING', 'USED_OUT_OF_ORDER'];
         return true;
       }
       case 'len-beyond-buffer': {
@@ -211,7 +211,21 @@ export function splitDriverCase(rng: Rng, cls: string): FuzzCaseResult {
       case 'used-idx-jump': {
         const l = legal();
         const e = l?.e ?? { id: 0, len: 0, flags: 0 };
-        steps.push({ entries: [[e, 0]], idx: (usedIdx + inFlight() + 1 + rng.int(Math.max(1, 65535 - inFlight()))) & 0xffff });
+        steps.push({ entries: [[e, 0]], idx: (usedIdx + outstanding() + 1 + rng.int(Math.max(1, 65535 - outstanding()))) & 0xffff });
+        allowed = ['USED_IDX_JUMP'];
+        return true;
+      }
+      case 'used-idx-past-outstanding': {
+        // A buffer used ahead of the oldest (a hole behind it), then used.idx moved past what is
+        // outstanding but not past what is in flight: the completed-ahead buffer is in flight and
+        // can never be used again, so the advance is already impossible.
+        if (order === 'in-order' || !need(2)) return false;
+        const id = out[1 + rng.int(out.length - 1)];
+        mirror.onUsed(id, false, 0);
+        out = out.filter((x) => x !== id);
+        steps.push({ entries: [[{ id, len: 0, flags: 0 }, 1]] });
+        const over = mirror.outstanding + 1 + rng.int(mirror.inFlight - mirror.outstanding);
+        steps.push({ entries: [], idx: (usedIdx + 1 + over) & 0xffff });
         allowed = ['USED_IDX_JUMP'];
         return true;
       }
@@ -256,7 +270,7 @@ export function splitDriverCase(rng: Rng, cls: string): FuzzCaseResult {
       const alt: Record<string, string> = {
         'id-not-outstanding': 'used-twice', 'used-twice': 'id-out-of-range', 'flush-without-feature': 'flush-with-hole',
         'flush-with-hole': 'flush-without-feature', 'batch-with-hole': 'bad-flags', 'batch-skipped-id': 'used-idx-jump',
-        'batch-overrun': 'used-idx-jump',
+        'batch-overrun': 'used-idx-jump', 'used-idx-past-outstanding': 'used-idx-jump',
       };
       if (order === 'partial' && (cls === 'flush-without-feature')) return fallback('bad-flags');
       return fallback(alt[cls] ?? 'id-out-of-range');

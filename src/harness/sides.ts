@@ -71,7 +71,7 @@ export const maxIdOf = (cfg: RunConfig): number => cfg.queueSize;
 
 export function makeDriverRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated, cfg: RunConfig, tracker: UsedTracker): DriverRing {
   if (f.ring === 'split') {
-    return new SplitDriverRing(mem, gl.ring as SplitRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes }, () => tracker.inFlight);
+    return new SplitDriverRing(mem, gl.ring as SplitRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes }, () => tracker.outstanding);
   }
   return new PackedDriverRing(mem, gl.ring as PackedRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes });
 }

@@ -13,7 +13,7 @@ import type { PackedRingLayout } from '../spec/layout.js';
 import type { Negotiated } from '../spec/features.js';
 import type { MemoryOps } from '../memory/ops.js';
 import type { DeviceRing } from '../ring/types.js';
-import { Chain, nestedIndirect } from '../ring/chain.js';
+import { Chain, ldU16, ldU32, ldU64, nestedIndirect } from '../ring/chain.js';
 import { availBits, usedBits } from './driver.js';
 import { VqError } from '../errors.js';
 import { inDmaWindow } from '../memory/guest.js';
@@ -89,6 +89,9 @@ export class PackedDeviceRing implements DeviceRing {
       if (++slot === n) { slot = 0; wrap ^= 1; }
       if (flags & VIRTQ_DESC_F_INDIRECT) {
         if (flags & VIRTQ_DESC_F_NEXT) throw new VqError('DESC_INDIRECT_AND_NEXT', 'device', `descriptor ${(slot + n - 1) % n} sets both INDIRECT and NEXT`, { slot });
+        // 2.8.19: a driver must not set INDIRECT in a list linked by NEXT (a buffer is either a
+        // list of direct descriptors or one indirect descriptor). Split differs (2.7.5.3.2).
+        if (k > 0) throw new VqError('DESC_INDIRECT_IN_CHAIN', 'device', `descriptor ${(slot + n - 1) % n} sets INDIRECT at the end of a list linked by NEXT from slot ${this.nextAvail}`, { head: this.nextAvail, slot });
         this.readIndirect(chain, addr, len);
       } else {
         chain.add(addr, len, (flags & VIRTQ_DESC_F_WRITE) !== 0);
@@ -138,22 +141,27 @@ export class PackedDeviceRing implements DeviceRing {
   private readIndirect(chain: Chain, table: number, len: number): void {
     const mem = this.mem;
     const entries = Chain.checkIndirect(table, len, this.indirect, this.n, this.dmaStart, mem.size);
+    // Any alignment is valid (Chain.checkIndirect); one that is not 4 is read byte by byte.
+    const al = Chain.tableAligned(table);
     for (let j = 0; j < entries; j++) {
       const d = table + j * PACKED_DESC_SIZE;
-      const flags = mem.ld16(d + PACKED_DESC_FLAGS);
+      const flags = al ? mem.ld16(d + PACKED_DESC_FLAGS) : ldU16(mem, d + PACKED_DESC_FLAGS);
       if (flags & VIRTQ_DESC_F_INDIRECT) throw nestedIndirect(j);
       if (flags & ~VIRTQ_DESC_F_WRITE) throw new VqError('DESC_BAD_FLAGS', 'device', `indirect entry ${j} has flags 0x${flags.toString(16)} (only WRITE is valid in a packed indirect table)`, { table, entry: j, flags });
-      chain.add(mem.ld64(d + PACKED_DESC_ADDR), mem.ld32(d + PACKED_DESC_LEN), (flags & VIRTQ_DESC_F_WRITE) !== 0);
+      chain.add(al ? mem.ld64(d + PACKED_DESC_ADDR) : ldU64(mem, d + PACKED_DESC_ADDR),
+        al ? mem.ld32(d + PACKED_DESC_LEN) : ldU32(mem, d + PACKED_DESC_LEN), (flags & VIRTQ_DESC_F_WRITE) !== 0);
     }
   }
 
   pushUsed(id: number, len: number, flush: boolean, weight: number): void {
     // One used descriptor at the current used position (the first slot of the chain or batch), its
-    // flags written last behind a write barrier, then skip the chain's / batch's slots.
+    // flags written last behind a write barrier, then skip the chain's / batch's slots. WRITE says
+    // the device wrote data (2.8.4): without it the length is reserved and ignored by drivers, so
+    // a written length is only meaningful with WRITE set.
     const d = this.descBase + this.usedPos * PACKED_DESC_SIZE;
     this.mem.st16(d + PACKED_DESC_ID, id);
     this.mem.st32(d + PACKED_DESC_LEN, len);
-    this.mem.st16Release(d + PACKED_DESC_FLAGS, usedBits(this.usedWrap) | (flush ? VIRTQ_DESC_F_FLUSH : 0));
+    this.mem.st16Release(d + PACKED_DESC_FLAGS, usedBits(this.usedWrap) | (len !== 0 ? VIRTQ_DESC_F_WRITE : 0) | (flush ? VIRTQ_DESC_F_FLUSH : 0));
     this.usedPos += weight;
     if (this.usedPos >= this.n) {
       this.usedPos -= this.n;

@@ -2,7 +2,7 @@
  * Packed virtqueue, driver side (2.8.13 "Supplying Buffers to The Device", 2.8.14 receiving used
  * buffers, 2.8.10 event suppression). Only what the packed layout makes different lives here:
  * descriptors are written in ring order with AVAIL/USED bits from the wrap counter, the Buffer ID
- * goes in a chain's last descriptor, a batch is published by writing its first head's flags last.
+ * goes in every descriptor of a chain, a batch is published by writing its first head's flags last.
  */
 import {
   PACKED_DESC_ADDR, PACKED_DESC_FLAGS, PACKED_DESC_ID,
@@ -148,8 +148,9 @@ export class PackedDriverRing implements DriverRing {
     } else {
       for (let k = 0; k < segments; k++) {
         const last = k === segments - 1;
-        // The Buffer ID goes in the chain's last descriptor; earlier ids are reserved (0).
-        this.put(this.segmentAddr(id, k), bytes, last ? id : 0, (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT));
+        // The Buffer ID goes in every descriptor of the chain (2.8.21.1 "Placing Available Buffers":
+        // d.id for each element). A device reads it from the last one (2.8.7), QEMU from the first.
+        this.put(this.segmentAddr(id, k), bytes, id, (k >= nRead ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT));
       }
       this.slotsOf[id] = segments;
     }
@@ -220,13 +221,15 @@ export class PackedDriverRing implements DriverRing {
   readUsed(): void {
     const d = this.descBase + this.lastUsed * PACKED_DESC_SIZE;
     this.usedId = this.mem.ld16(d + PACKED_DESC_ID);
-    this.usedLen = this.mem.ld32(d + PACKED_DESC_LEN);
     const flags = this.mem.ld16(d + PACKED_DESC_FLAGS);
-    // A used descriptor defines AVAIL, USED, WRITE (2.8.4: len is meaningful with WRITE) and the
-    // proposal's FLUSH; NEXT, INDIRECT and the reserved bits have no meaning there.
+    // A used descriptor defines AVAIL, USED, WRITE and the proposal's FLUSH; NEXT, INDIRECT and
+    // the reserved bits have no meaning there.
     if ((flags & ~USED_DESC_FLAGS) !== 0) {
       throw new VqError('USED_BAD_FLAGS', 'driver', `used descriptor flags 0x${flags.toString(16)} (only AVAIL, USED, WRITE and FLUSH are defined)`, { id: this.usedId, flags, lastUsed: this.lastUsed });
     }
+    // 2.8.4: the length is reserved, and ignored by drivers, unless WRITE says data was written;
+    // without WRITE the device wrote nothing into this buffer (length 0), whatever the field holds.
+    this.usedLen = (flags & VIRTQ_DESC_F_WRITE) !== 0 ? this.mem.ld32(d + PACKED_DESC_LEN) : 0;
     this.usedFlush = (flags & VIRTQ_DESC_F_FLUSH) !== 0;
   }
 

@@ -5,7 +5,7 @@
  * wrap counter differ, so the logic lives here once.
  */
 import {
-  EVENT_SUPPRESS_FLAGS, EVENT_SUPPRESS_OFF_WRAP, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
+  EVENT_SUPPRESS_FLAGS, EVENT_SUPPRESS_OFF_WRAP, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_MASK, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE,
 } from '../spec/constants.js';
 import { vringNeedEvent } from '../spec/layout.js';
 import type { MemoryOps } from '../memory/ops.js';
@@ -17,7 +17,9 @@ import type { MemoryOps } from '../memory/ops.js';
  */
 export function needNotify(mem: MemoryOps, other: number, eventIdx: boolean, n: number, wrap: number, pos: number, moved: number): boolean {
   mem.mb();
-  const flags = mem.ld16Acquire(other + EVENT_SUPPRESS_FLAGS);
+  // Only the low two bits are the event flags (2.8.10: the other 14 are reserved): a peer setting
+  // reserved bits must not turn DESC or DISABLE into "anything else", i.e. ENABLE.
+  const flags = mem.ld16Acquire(other + EVENT_SUPPRESS_FLAGS) & RING_EVENT_FLAGS_MASK;
   if (flags === RING_EVENT_FLAGS_DESC && eventIdx) {
     const offWrap = mem.ld16Acquire(other + EVENT_SUPPRESS_OFF_WRAP);
     let event = offWrap & 0x7fff;

@@ -45,6 +45,8 @@ export const VIRTQ_USED_ELEM_F_FLUSH = 0x8000;
 export const RING_EVENT_FLAGS_ENABLE = 0;
 export const RING_EVENT_FLAGS_DISABLE = 1;
 export const RING_EVENT_FLAGS_DESC = 2;
+/** The event flags field is 2 bits wide; the rest of the le16 is reserved (2.8.10). */
+export const RING_EVENT_FLAGS_MASK = 3;
 
 // --- Struct sizes and field offsets (bytes) ---------------------------------------------------
 /** struct virtq_desc { le64 addr; le32 len; le16 flags; le16 next; } */

@@ -12,7 +12,7 @@ import { vringNeedEvent, type SplitRingLayout } from '../spec/layout.js';
 import type { Negotiated } from '../spec/features.js';
 import type { MemoryOps } from '../memory/ops.js';
 import type { DeviceRing } from '../ring/types.js';
-import { Chain, VisitStamps, nestedIndirect } from '../ring/chain.js';
+import { Chain, VisitStamps, ldU16, ldU32, ldU64, nestedIndirect } from '../ring/chain.js';
 import { VqError } from '../errors.js';
 import { inDmaWindow } from '../memory/guest.js';
 
@@ -26,6 +26,8 @@ export class SplitDeviceRing implements DeviceRing {
   private readonly availEventOff: number;
   private readonly eventIdx: boolean;
   private readonly indirect: boolean;
+  /** VIRTIO_F_IN_ORDER negotiated: the driver's chain links are fixed (2.7.5.2, 2.7.5.3.1). */
+  private readonly inOrder: boolean;
   private readonly visits: VisitStamps;
   private readonly tableVisits: VisitStamps;
 
@@ -49,6 +51,7 @@ export class SplitDeviceRing implements DeviceRing {
     this.availEventOff = layout.availEvent.offset;
     this.eventIdx = features.eventIdx;
     this.indirect = features.indirect;
+    this.inOrder = features.inOrder;
     this.visits = new VisitStamps(this.n);
     this.tableVisits = new VisitStamps(this.n);
   }
@@ -149,25 +152,36 @@ export class SplitDeviceRing implements DeviceRing {
       if (!(flags & VIRTQ_DESC_F_NEXT)) return;
       const next = mem.ld16(d + SPLIT_DESC_NEXT);
       if (next >= n) throw new VqError('DESC_NEXT_OUT_OF_RANGE', 'device', `descriptor ${i} next=${next}, queue size is ${n}`, { head, desc: i, next });
+      // 2.7.5.2: with IN_ORDER the driver MUST set next to x + 1 (0 for the last descriptor).
+      if (this.inOrder && next !== (i + 1 === n ? 0 : i + 1)) throw this.inOrderNext(`descriptor ${i}`, next, i + 1 === n ? 0 : i + 1, { head, desc: i, next });
       i = next;
     }
+  }
+
+  private inOrderNext(what: string, next: number, want: number, details: Record<string, unknown>): VqError {
+    return new VqError('DESC_IN_ORDER_NEXT', 'device', `${what} has next=${next}; with VIRTIO_F_IN_ORDER it must be ${want}`, details);
   }
 
   /** 2.7.5.3.2: walk an indirect table; only WRITE and NEXT are meaningful inside it. */
   private readIndirect(chain: Chain, table: number, len: number): void {
     const mem = this.mem;
     const entries = Chain.checkIndirect(table, len, this.indirect, this.n, this.dmaStart, mem.size);
+    // Any alignment is valid (Chain.checkIndirect); one that is not 4 is read byte by byte.
+    const al = Chain.tableAligned(table);
     this.tableVisits.begin();
     let j = 0;
     for (;;) {
       if (!this.tableVisits.visit(j)) throw new VqError('DESC_LOOP', 'device', `indirect entry ${j} visited twice`, { table, entry: j });
       const d = table + j * SPLIT_DESC_SIZE;
-      const flags = mem.ld16(d + SPLIT_DESC_FLAGS);
+      const flags = al ? mem.ld16(d + SPLIT_DESC_FLAGS) : ldU16(mem, d + SPLIT_DESC_FLAGS);
       if (flags & VIRTQ_DESC_F_INDIRECT) throw nestedIndirect(j);
-      chain.add(mem.ld64(d + SPLIT_DESC_ADDR), mem.ld32(d + SPLIT_DESC_LEN), (flags & VIRTQ_DESC_F_WRITE) !== 0);
+      chain.add(al ? mem.ld64(d + SPLIT_DESC_ADDR) : ldU64(mem, d + SPLIT_DESC_ADDR),
+        al ? mem.ld32(d + SPLIT_DESC_LEN) : ldU32(mem, d + SPLIT_DESC_LEN), (flags & VIRTQ_DESC_F_WRITE) !== 0);
       if (!(flags & VIRTQ_DESC_F_NEXT)) return;
-      const next = mem.ld16(d + SPLIT_DESC_NEXT);
+      const next = al ? mem.ld16(d + SPLIT_DESC_NEXT) : ldU16(mem, d + SPLIT_DESC_NEXT);
       if (next >= entries) throw new VqError('DESC_NEXT_OUT_OF_RANGE', 'device', `indirect entry ${j} next=${next}, table has ${entries}`, { table, entry: j, next });
+      // 2.7.5.3.1: with IN_ORDER indirect descriptors MUST appear sequentially (next = j + 1).
+      if (this.inOrder && next !== j + 1) throw this.inOrderNext(`indirect entry ${j}`, next, j + 1, { table, entry: j, next });
       j = next;
     }
   }

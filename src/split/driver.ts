@@ -73,8 +73,13 @@ export class SplitDriverRing implements DriverRing {
     private readonly guest: GuestLayout,
     features: Negotiated,
     private readonly opts: DriverRingOptions,
-    /** Buffers in flight, for the used.idx sanity check (the tracker's view). */
-    private readonly inFlight: () => number,
+    /**
+     * Buffers outstanding (made available, not yet used: the tracker's view), for the used.idx
+     * check. Not those in flight: under PARTIAL_ORDER or none, buffers completed ahead of a hole are
+     * in flight but can never be used again, so a used.idx that moves past the outstanding count
+     * is already wrong (2.7.8: one entry per buffer used, or per batch of outstanding ones).
+     */
+    private readonly outstanding: () => number,
   ) {
     this.n = layout.queueSize;
     this.mask = this.n - 1;
@@ -257,7 +262,7 @@ export class SplitDriverRing implements DriverRing {
     if (this.lastUsed === this.usedIdxShadow) {
       const idx = this.mem.ld16Acquire(this.usedBase + USED_IDX);
       if (idx !== this.usedIdxShadow) {
-        if (((idx - this.lastUsed) & 0xffff) > this.inFlight()) throw this.idxJump(idx);
+        if (((idx - this.lastUsed) & 0xffff) > this.outstanding()) throw this.idxJump(idx);
         this.usedIdxShadow = idx;
       }
     }
@@ -277,7 +282,7 @@ export class SplitDriverRing implements DriverRing {
   // Errors built out of line: pollUsed and readUsed stay small enough to inline into reclaim.
   private idxJump(idx: number): VqError {
     const ahead = (idx - this.lastUsed) & 0xffff;
-    return new VqError('USED_IDX_JUMP', 'driver', `used.idx moved to ${idx}, ${ahead} entries past last_used ${this.lastUsed} with only ${this.inFlight()} buffers in flight`, { usedIdx: idx, lastUsed: this.lastUsed });
+    return new VqError('USED_IDX_JUMP', 'driver', `used.idx moved to ${idx}, ${ahead} entries past last_used ${this.lastUsed} with only ${this.outstanding()} buffers outstanding`, { usedIdx: idx, lastUsed: this.lastUsed });
   }
 
   private badFlags(flags: number): VqError {
