@@ -55,6 +55,28 @@ describe('the correct ring under relaxed memory', () => {
   });
 });
 
+describe('both ordering features negotiated (in-order,partial) in the simulator', () => {
+  for (const ring of ['split', 'packed'] as const) {
+    it(`${ring}: random and PCT find nothing under relaxed memory, with faults`, () => {
+      for (const strategy of ['random', 'pct'] as const) {
+        const c: SimConfig = { ...DEFAULT_SIM, ring, order: 'in-order,partial', strategy, model: 'relaxed', queueSize: ring === 'packed' ? 3 : 4, faultRate: 0.3 };
+        const r = explore(c, { budgetMs: 250 });
+        expect(r.found, r.violation?.message).toBe(false);
+        expect(r.schedules).toBeGreaterThan(5);
+        expect(simulate(c).finished).toBe(true);
+      }
+    });
+  }
+  it('an IN_ORDER violation is still caught with both negotiated (planted bug batch-off-by-one, not moved to in-order alone)', () => {
+    const r = explore({ ...DEFAULT_SIM, ring: 'split', order: 'in-order,partial', bug: 'batch-off-by-one', model: 'sc' }, { budgetMs: 3000 });
+    expect(r.found).toBe(true);
+    // The replay string carries both features and reproduces the failure.
+    expect(r.replay).toMatch(/^vqsim2:split,in-order\+partial,/);
+    expect(decodeReplay(r.replay!).config.order).toBe('in-order,partial');
+    expect(replay(r.replay!).violation?.rule).toBe(r.violation?.rule);
+  });
+});
+
 describe('replay and shrinking', () => {
   const found = explore(configFor({ ...DEFAULT_SIM, bug: 'no-wmb-before-avail-idx', model: 'relaxed', buffers: 40 }), { budgetMs: 5000 });
   it('a replay string reproduces the run bit for bit', () => {

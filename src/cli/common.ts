@@ -1,5 +1,6 @@
 /** Shared CLI plumbing: strict number parsers, one-line usage errors with exit code 2. */
 import { InvalidArgumentError } from 'commander';
+import { parseOrderSpec, type OrderSpec } from '../spec/features.js';
 
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
@@ -22,6 +23,19 @@ export function floatArg(name: string, lo: number, hi: number): (v: string) => n
     const n = Number(v.trim());
     if (v.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a number in [${lo}, ${hi}]`);
     return n;
+  };
+}
+
+/**
+ * An ordering-feature list: none | in-order | partial | in-order,partial (either order: both
+ * negotiated, IN_ORDER's rules with FLUSH defined). `sep` joins the two names (',' for --order;
+ * '+' inside a comma-separated list).
+ */
+export function orderArg(name: string, sep = ','): (v: string) => OrderSpec {
+  return (v: string) => {
+    const o = parseOrderSpec(v.split(sep).map((x) => x.trim()));
+    if (o === null) throw new InvalidArgumentError(`${name} must be none, in-order, partial, or in-order${sep}partial (both), got "${v}"`);
+    return o;
   };
 }
 

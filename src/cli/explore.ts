@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { CHOICE_KINDS, DEFAULT_SIM, configFor, decodeReplay, explore, replay, shrink, type SimConfig, type SimResult } from '../sim/sim.js';
 import { BUGS, bugByName } from '../sim/bugs.js';
-import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
+import { choiceArg, orderArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
 
 function sideBySide(r: SimResult, last = 40): string {
   const rows = r.tail.slice(-last).map((e) => [String(e.step), e.side === 'driver' ? e.text : '', e.side === 'device' ? e.text : '']);
@@ -15,7 +15,7 @@ export function exploreCommand(): Command {
   return new Command('explore')
     .description('search schedules of the deterministic simulator (same driver and device code, modelled memory) for a violation')
     .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
-    .option('--order <mode>', 'none|in-order|partial', choiceArg('--order', ['none', 'in-order', 'partial'] as const), d.order)
+    .option('--order <list>', 'ordering features: none | in-order | partial | in-order,partial (both: IN_ORDER rules, FLUSH defined)', orderArg('--order'), d.order)
     .option('--model <m>', 'sc | tso (store buffers, FIFO) | relaxed (stores may drain out of order)', choiceArg('--model', ['sc', 'tso', 'relaxed'] as const), d.model)
     .option('--strategy <s>', 'random | pct | exhaustive (every schedule within --preemption-bound)', choiceArg('--strategy', ['random', 'pct', 'exhaustive'] as const), d.strategy)
     .option('--depth <d>', 'PCT depth (priority change points + 1)', intArg('--depth', 1, 20), d.depth)

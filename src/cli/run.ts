@@ -5,14 +5,14 @@ import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
 import { runThreaded, type RunResult } from '../harness/run.js';
 import { configFromArtifact } from '../stress/run.js';
 import { SoakMonitor, soakLine, type SoakSummary } from '../harness/soak.js';
-import { choiceArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
+import { choiceArg, orderArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
 
 export function runCommand(): Command {
   const d = DEFAULT_CONFIG;
   return new Command('run')
     .description('run a virtio driver and device in two worker threads over shared memory, checked live')
     .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
-    .option('--order <mode>', 'none|in-order|partial (VIRTIO_F_IN_ORDER / VIRTIO_F_PARTIAL_ORDER)', choiceArg('--order', ['none', 'in-order', 'partial'] as const), d.order)
+    .option('--order <list>', 'ordering features: none | in-order | partial | in-order,partial (VIRTIO_F_IN_ORDER / VIRTIO_F_PARTIAL_ORDER; both: IN_ORDER rules, FLUSH defined)', orderArg('--order'), d.order)
     .option('--event-idx', 'negotiate VIRTIO_F_EVENT_IDX', false)
     .option('--indirect', 'negotiate VIRTIO_F_INDIRECT_DESC (buffers of 2+ segments use a table)', false)
     .option('--device-features <list>', 'features the device offers: comma-separated names (IN_ORDER,PARTIAL_ORDER,EVENT_IDX,INDIRECT_DESC,RING_PACKED,VERSION_1) or all; negotiated = offered ∩ accepted', d.deviceFeatures)
@@ -52,6 +52,10 @@ constant memory whatever --buffers is: wrapping counters and event logs, the liv
 windows (checked_used_entries counts what it verified as it went), a fixed histogram.
 
 Exit status: 0 when the run completed with no violation, 1 on a violation or failure, 2 on bad usage.
+--order in-order,partial (or partial,in-order) negotiates both ordering features: IN_ORDER's rules
+hold (the device stalls on a fault and batches in order), FLUSH is a defined bit, and vqlab's device
+sets it on every used entry (each is an in-order prefix); "order" in the output is the negotiated set.
+
 Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --json
          vqlab run --buffers 1e9 --order partial --fault-rate 0.001 --json > soak.json`)
     .action(async (o: Record<string, unknown>, cmd: Command) => {

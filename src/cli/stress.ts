@@ -6,7 +6,7 @@ import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type RunKind, type Sim
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
 import { bugByName } from '../sim/bugs.js';
-import { choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, table, UsageError } from './common.js';
+import { choice, orderArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, table, UsageError } from './common.js';
 
 function onOff(name: string): (s: string) => boolean {
   return (s) => { if (s === 'on' || s === 'true') return true; if (s === 'off' || s === 'false') return false; throw new InvalidArgumentError(`${name} items must be on|off, got "${s}"`); };
@@ -24,7 +24,7 @@ export function stressCommand(): Command {
     .description('a campaign of two-thread runs (and simulator runs) over seeds × configurations on a piscina pool sized by driver/device pairs')
     .option('--kinds <list>', 'threaded,sim: two-thread runs, and/or budgets of simulator schedules (src/sim: modelled memory, random/PCT scheduling)', listArg('--kinds', choice('--kinds', ['threaded', 'sim'] as const)), d.kinds)
     .option('--rings <list>', 'split,packed', listArg('--rings', choice('--rings', ['split', 'packed'] as const)), d.rings)
-    .option('--orders <list>', 'none,in-order,partial', listArg('--orders', choice('--orders', ['none', 'in-order', 'partial'] as const)), d.orders)
+    .option('--orders <list>', 'none,in-order,partial,in-order+partial (an item joins both ordering features with +: IN_ORDER rules, FLUSH defined)', listArg('--orders', orderArg('--orders items', '+')), d.orders)
     .option('--event-idx <list>', 'off,on', listArg('--event-idx', onOff('--event-idx')), d.eventIdx)
     .option('--indirect <list>', 'off,on', listArg('--indirect', onOff('--indirect')), d.indirect)
     .option('--queue-sizes <list>', 'queue sizes (split ones must be powers of 2)', listArg('--queue-sizes', num('--queue-sizes', 1, 32768, true)), d.queueSizes)

@@ -32,6 +32,12 @@ export interface DeviceConfig {
 export class VirtioDevice implements Side {
   private readonly chain: Chain;
   private readonly order: 'none' | 'in-order' | 'partial';
+  /**
+   * A batch entry carries FLUSH: under PARTIAL_ORDER (it is a prefix), and with both ordering
+   * features, where IN_ORDER rules and FLUSH is defined: every IN_ORDER entry leaves no hole, so
+   * FLUSH is valid on each, and vqlab sets it (see docs/interpretations.md).
+   */
+  private readonly batchFlush: boolean;
 
   // Buffers waiting for a fault to resolve: FIFO (one latency for all, so resolve order = fault order),
   // each with a copy of its chain (in packed, the device's used writes may overwrite the descriptors).
@@ -90,6 +96,7 @@ export class VirtioDevice implements Side {
     },
   ) {
     this.order = features.order;
+    this.batchFlush = features.partialOrder;
     this.chain = new Chain(cfg.segMax, dmaStart, mem.size);
     const cap = this.faults.enabled ? queueSize : 1;
     this.fCap = cap;
@@ -329,7 +336,7 @@ export class VirtioDevice implements Side {
     if (this.pCount === 0) return;
     const n = this.pCount;
     this.pCount = 0;
-    this.writeEntry(this.pLastId, this.pLastLen, this.order === 'partial');
+    this.writeEntry(this.pLastId, this.pLastLen, this.batchFlush);
     if (this.tracker.count !== n) {
       throw new VqError('BAD_CONFIG', 'device', `internal: batch of ${n} completed ${this.tracker.count}`);
     }

@@ -1,5 +1,5 @@
 /** Run configuration: defaults, validation with one clear message per problem. */
-import type { OrderMode, RingKind } from '../spec/features.js';
+import { ORDER_SPECS, type OrderSpec, type RingKind } from '../spec/features.js';
 import type { NotifyMode } from '../memory/doorbell.js';
 import { checkPackedQueueSize, checkSplitQueueSize } from '../spec/layout.js';
 import { VqError } from '../errors.js';
@@ -7,7 +7,8 @@ import { bugByName } from '../sim/bugs.js';
 
 export interface RunConfig {
   ring: RingKind;
-  order: OrderMode;
+  /** Ordering features the driver asks for: none, one, or both (IN_ORDER's rules, FLUSH defined). */
+  order: OrderSpec;
   eventIdx: boolean;
   indirect: boolean;
   queueSize: number;
@@ -128,7 +129,6 @@ export const DEFAULT_CONFIG: RunConfig = {
 };
 
 const RINGS: readonly RingKind[] = ['split', 'packed'];
-const ORDERS: readonly OrderMode[] = ['none', 'in-order', 'partial'];
 const NOTIFY: readonly NotifyMode[] = ['poll', 'wait'];
 
 function bad(msg: string): never {
@@ -146,7 +146,7 @@ export function segmentSplit(segments: number): { readable: number; writable: nu
 
 export function validateConfig(c: RunConfig): RunConfig {
   if (!RINGS.includes(c.ring)) bad(`--ring must be one of ${RINGS.join('|')}, got ${String(c.ring)}`);
-  if (!ORDERS.includes(c.order)) bad(`--order must be one of ${ORDERS.join('|')}, got ${String(c.order)}`);
+  if (!ORDER_SPECS.includes(c.order)) bad(`--order must be one of ${ORDER_SPECS.join(' | ')}, got ${String(c.order)}`);
   if (!NOTIFY.includes(c.notify)) bad(`--notify must be one of ${NOTIFY.join('|')}, got ${String(c.notify)}`);
   if (c.ring === 'split') checkSplitQueueSize(c.queueSize); else checkPackedQueueSize(c.queueSize);
   if (!Number.isInteger(c.buffers) || c.buffers < 1 || c.buffers > Number.MAX_SAFE_INTEGER) bad(`--buffers must be a positive integer, got ${c.buffers}`);

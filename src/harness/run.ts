@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from './config.js';
 import { createShared, guestLayoutOf, type SideInit } from './sides.js';
 import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
-import { DEVICE_MODEL_FEATURES, featureNames, negotiateRequest, parseFeatureList } from '../spec/features.js';
+import { DEVICE_MODEL_FEATURES, featureNames, negotiateRequest, orderSpecOf, parseFeatureList } from '../spec/features.js';
 import { VqError } from '../errors.js';
 import type { Violation } from '../check/checker.js';
 import { EventLog } from '../check/events.js';
@@ -167,7 +167,7 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   const shared = createShared(cfg, gl);
   const epochMs = performance.timeOrigin + performance.now();
   const init: SideInit = { cfg, features: '0x' + f.bits.toString(16), shared, epochMs, modules: { driver: modules.driver, device: modules.device } };
-  const trace = cfg.traceOut ? new TraceBuilder(cfg.traceMaxEvents, { ring: cfg.ring, order: f.order, features: featureNames(f.bits), seed: cfg.seed, config: cfg }) : null;
+  const trace = cfg.traceOut ? new TraceBuilder(cfg.traceMaxEvents, { ring: cfg.ring, order: orderSpecOf(f), features: featureNames(f.bits), seed: cfg.seed, config: cfg }) : null;
   const control = new Control(shared.control);
   const driverLog = new EventLog(shared.driverLog);
   const deviceLog = new EventLog(shared.deviceLog);
@@ -345,7 +345,8 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
   return {
     ok: violations.length === 0 && failure === null,
     ring: cfg.ring,
-    order: f.order,
+    // The ordering features negotiated (with both, IN_ORDER's rules hold and FLUSH is defined).
+    order: orderSpecOf(f),
     features: featureNames(f.bits),
     offered_features: featureNames(offered),
     accepted_features: featureNames(accepted),

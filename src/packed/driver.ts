@@ -19,7 +19,8 @@ import { VqError } from '../errors.js';
 import { NextFitIds } from '../ring/ids.js';
 import { disableNotify, enableNotify, needNotify } from './event.js';
 
-const USED_DESC_FLAGS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH;
+/** Flags a used descriptor may carry: NEXT too, which is reserved there and ignored by drivers (2.8.6). */
+const USED_DESC_FLAGS = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_FLUSH | VIRTQ_DESC_F_NEXT;
 
 /** AVAIL/USED bits of a descriptor the driver makes available with wrap counter w (2.8.1). */
 export const availBits = (w: number): number => (w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
@@ -222,10 +223,10 @@ export class PackedDriverRing implements DriverRing {
     const d = this.descBase + this.lastUsed * PACKED_DESC_SIZE;
     this.usedId = this.mem.ld16(d + PACKED_DESC_ID);
     const flags = this.mem.ld16(d + PACKED_DESC_FLAGS);
-    // A used descriptor defines AVAIL, USED, WRITE and the proposal's FLUSH; NEXT, INDIRECT and
-    // the reserved bits have no meaning there.
+    // A used descriptor defines AVAIL, USED, WRITE and the proposal's FLUSH; NEXT is reserved there
+    // and "should be ignored by drivers" (2.8.6); INDIRECT and the other bits have no meaning.
     if ((flags & ~USED_DESC_FLAGS) !== 0) {
-      throw new VqError('USED_BAD_FLAGS', 'driver', `used descriptor flags 0x${flags.toString(16)} (only AVAIL, USED, WRITE and FLUSH are defined)`, { id: this.usedId, flags, lastUsed: this.lastUsed });
+      throw new VqError('USED_BAD_FLAGS', 'driver', `used descriptor flags 0x${flags.toString(16)} (only AVAIL, USED, WRITE and FLUSH are defined; NEXT is ignored)`, { id: this.usedId, flags, lastUsed: this.lastUsed });
     }
     // 2.8.4: the length is reserved, and ignored by drivers, unless WRITE says data was written;
     // without WRITE the device wrote nothing into this buffer (length 0), whatever the field holds.

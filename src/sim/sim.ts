@@ -23,7 +23,7 @@
  */
 import { DEFAULT_CONFIG, orderWindowOf, validateConfig, type RunConfig } from '../harness/config.js';
 import { buildDevice, buildDriver, createShared, guestLayoutOf, type SideInit } from '../harness/sides.js';
-import { featureBits, negotiate, type OrderMode, type RingKind } from '../spec/features.js';
+import { featureBits, negotiate, parseOrderSpec, type OrderSpec, type RingKind } from '../spec/features.js';
 import { availRunOf, availStepOf, EventLog, EV_AVAIL, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_RECLAIM, EV_RECLAIM_SINGLES, EV_USED, EV_FAULT, EV_RESOLVE } from '../check/events.js';
 import { LiveChecker } from '../check/live.js';
 import type { Doorbell, NotifyMode } from '../memory/doorbell.js';
@@ -37,7 +37,7 @@ export type Strategy = 'random' | 'pct' | 'exhaustive';
 
 export interface SimConfig {
   ring: RingKind;
-  order: OrderMode;
+  order: OrderSpec;
   model: MemoryModel;
   strategy: Strategy;
   bug: string | null;
@@ -93,7 +93,8 @@ class SimDoorbell implements Doorbell {
 const CONFIG_FIELDS = ['ring', 'order', 'model', 'strategy', 'bug', 'queueSize', 'buffers', 'eventIdx', 'notify', 'faultRate', 'seed', 'depth', 'maxSteps'] as const;
 
 export function encodeReplay(c: SimConfig, choices: readonly number[]): string {
-  const cfg = CONFIG_FIELDS.map((k) => (k === 'bug' ? c.bug ?? '-' : k === 'eventIdx' ? (c.eventIdx ? 1 : 0) : c[k])).join(',');
+  // Fields are comma-separated: both ordering features are written in-order+partial.
+  const cfg = CONFIG_FIELDS.map((k) => (k === 'bug' ? c.bug ?? '-' : k === 'eventIdx' ? (c.eventIdx ? 1 : 0) : k === 'order' ? c.order.replace(',', '+') : c[k])).join(',');
   const toks: string[] = [];
   let skip = 0;
   let last = 0;
@@ -115,7 +116,7 @@ export function decodeReplay(s: string): { config: SimConfig; choices: number[] 
   const num = (x: string, k: string): number => { const n = Number(x); if (x === '' || !Number.isFinite(n)) bad(`${k} "${x}"`); return n; };
   const oneOf = <T extends string>(x: string, k: string, cs: readonly T[]): T => (cs.includes(x as T) ? (x as T) : bad(`${k} "${x}"`));
   const config: SimConfig = {
-    ring: oneOf(f[0], 'ring', ['split', 'packed'] as const), order: oneOf(f[1], 'order', ['none', 'in-order', 'partial'] as const),
+    ring: oneOf(f[0], 'ring', ['split', 'packed'] as const), order: parseOrderSpec(f[1].split('+')) ?? bad(`order "${f[1]}"`),
     model: oneOf(f[2], 'model', ['sc', 'tso', 'relaxed'] as const), strategy: oneOf(f[3], 'strategy', ['random', 'pct', 'exhaustive'] as const),
     bug: f[4] === '-' ? null : f[4], queueSize: num(f[5], 'queue size'), buffers: num(f[6], 'buffers'), eventIdx: f[7] === '1',
     notify: oneOf(f[8], 'notify', ['poll', 'wait'] as const), faultRate: num(f[9], 'fault rate'), seed: num(f[10], 'seed'),

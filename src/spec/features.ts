@@ -35,6 +35,9 @@ export function parseOrderSpec(v: unknown): OrderSpec | null {
 export const orderModeOf = (spec: OrderSpec): OrderMode => (spec === 'in-order,partial' ? 'in-order' : spec);
 /** FLUSH is a defined bit (PARTIAL_ORDER negotiated) under `spec`. */
 export const flushAllowedBy = (spec: OrderSpec): boolean => spec === 'partial' || spec === 'in-order,partial';
+/** The ordering features a negotiation ended with, as an OrderSpec. */
+export const orderSpecOf = (n: { inOrder: boolean; partialOrder: boolean }): OrderSpec =>
+  (n.inOrder ? (n.partialOrder ? 'in-order,partial' : 'in-order') : n.partialOrder ? 'partial' : 'none');
 
 export const bit = (b: number): bigint => 1n << BigInt(b);
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, validateConfig, type RunConfig } from '../harness/config.js';
-import type { OrderMode, RingKind } from '../spec/features.js';
+import type { OrderSpec, RingKind } from '../spec/features.js';
 import type { NotifyMode } from '../memory/doorbell.js';
 import { isVqError, VqError } from '../errors.js';
 import { subSeed } from '../util/rng.js';
@@ -39,7 +39,7 @@ export interface CampaignSpec {
   kinds: RunKind[];
   sim: SimSpec;
   rings: RingKind[];
-  orders: OrderMode[];
+  orders: OrderSpec[];
   eventIdx: boolean[];
   indirect: boolean[];
   queueSizes: number[];
@@ -115,7 +115,7 @@ export function expandCampaign(spec: CampaignSpec): { runs: CampaignRun[]; skipp
   for (const indirect of spec.indirect) for (const queueSize of spec.queueSizes) for (const segments of spec.segments)
   for (const faultRate of spec.faultRates) for (const notify of spec.notify) for (let k = 0; k < spec.seeds; k++) {
     const seed = spec.seeds === 1 && k === 0 ? spec.seedBase : subSeed(spec.seedBase, k);
-    const key = `${ring}/${order}${eventIdx ? '/event-idx' : ''}${indirect ? '/indirect' : ''}/q${queueSize}/s${segments}/p${faultRate}/${notify}/seed${seed}`;
+    const key = `${ring}/${order.replace(',', '+')}${eventIdx ? '/event-idx' : ''}${indirect ? '/indirect' : ''}/q${queueSize}/s${segments}/p${faultRate}/${notify}/seed${seed}`;
     const cfg: RunConfig = {
       ...DEFAULT_CONFIG, ring, order, eventIdx, indirect, queueSize, segments, faultRate, notify, seed,
       buffers: spec.buffers, faultLatencyUs: spec.faultLatencyUs, timeoutS: spec.timeoutS, stallTimeoutMs: spec.stallTimeoutMs,
@@ -137,7 +137,7 @@ export function expandCampaign(spec: CampaignSpec): { runs: CampaignRun[]; skipp
     for (const model of sp.models) for (const strategy of sp.strategies) for (const queueSize of sp.queueSizes)
     for (const faultRate of sp.faultRates) for (const notify of spec.notify) for (let k = 0; k < spec.seeds; k++) {
       const seed = spec.seeds === 1 && k === 0 ? spec.seedBase : subSeed(spec.seedBase, k);
-      const key = `sim:${ring}/${order}${eventIdx ? '/event-idx' : ''}/${model}/${strategy}/q${queueSize}/p${faultRate}/${notify}${sp.bug ? `/bug-${sp.bug}` : ''}/seed${seed}`;
+      const key = `sim:${ring}/${order.replace(',', '+')}${eventIdx ? '/event-idx' : ''}/${model}/${strategy}/q${queueSize}/p${faultRate}/${notify}${sp.bug ? `/bug-${sp.bug}` : ''}/seed${seed}`;
       if (ring === 'split' && (queueSize & (queueSize - 1)) !== 0) { skipped.push({ key, reason: `split queue size must be a power of 2, got ${queueSize}` }); continue; }
       if (!(queueSize >= 1 && queueSize <= 256)) { skipped.push({ key, reason: `simulator queue size must be in 1..256, got ${queueSize}` }); continue; }
       const base: SimConfig = { ...DEFAULT_SIM, ring, order, eventIdx, model, strategy, queueSize, faultRate, notify, seed, buffers: sp.buffers, bug: sp.bug };
