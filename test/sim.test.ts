@@ -8,12 +8,15 @@ import { BUGS } from '../src/sim/bugs.js';
 import type { MemoryModel } from '../src/sim/memory.js';
 
 const STRONGER: Record<MemoryModel, MemoryModel | null> = { sc: null, tso: 'sc', relaxed: 'tso' };
+// Searches are bounded by a schedule count, not by time: what they cover must not depend on the
+// machine's speed or load (the time budget is only a backstop).
+const SCHEDULES = (n: number) => ({ budgetMs: 600_000, maxSchedules: n });
 const small = (c: Partial<SimConfig>): SimConfig => configFor({ ...DEFAULT_SIM, queueSize: 2, buffers: 3, faultRate: 0, strategy: 'exhaustive', ...c });
 
 describe('planted bugs: every one is found, and only under the models that allow it', () => {
   for (const b of BUGS) {
     it(`${b.name}: random search finds it under ${b.model}`, () => {
-      const r = explore(configFor({ ...DEFAULT_SIM, bug: b.name, model: b.model }), { budgetMs: 3000 });
+      const r = explore(configFor({ ...DEFAULT_SIM, bug: b.name, model: b.model }), SCHEDULES(1000));
       expect(r.found, `${b.name} not found in ${r.schedules} schedules`).toBe(true);
       expect(r.violation?.rule).toMatch(/^[A-Z_]+$/);
       expect(r.replay).toMatch(/^vqsim2:/);
@@ -21,7 +24,7 @@ describe('planted bugs: every one is found, and only under the models that allow
     const stronger = STRONGER[b.model];
     if (stronger) {
       it(`${b.name}: exhaustive search proves it absent under ${stronger} (small case, bound 2)`, () => {
-        const r = explore(small({ bug: b.name, model: stronger }), { budgetMs: 20_000, preemptionBound: 2 });
+        const r = explore(small({ bug: b.name, model: stronger }), { budgetMs: 600_000, preemptionBound: 2 });
         expect(r.found).toBe(false);
         expect(r.complete).toBe(true);
         expect(r.schedules).toBeGreaterThan(10);
@@ -35,20 +38,20 @@ describe('the correct ring under relaxed memory', () => {
     it(`${ring} ${order} ${notify}: random and PCT find nothing, and the runs finish`, () => {
       for (const strategy of ['random', 'pct'] as const) {
         const c: SimConfig = { ...DEFAULT_SIM, ring, order, notify, eventIdx: notify === 'wait', strategy, model: 'relaxed', queueSize: ring === 'packed' ? 3 : 4 };
-        const r = explore(c, { budgetMs: 250 });
+        const r = explore(c, SCHEDULES(60));
         expect(r.found, r.violation?.message).toBe(false);
-        expect(r.schedules).toBeGreaterThan(5);
+        expect(r.schedules).toBe(60);
         expect(simulate(c).finished).toBe(true);
       }
     });
   }
   it('exhaustive search with bound 2 covers every schedule of a small case and finds nothing', () => {
     for (const ring of ['split', 'packed'] as const) {
-      const r = explore(small({ ring, order: 'partial', faultRate: 0.5 }), { budgetMs: 30_000, preemptionBound: 2 });
+      const r = explore(small({ ring, order: 'partial', faultRate: 0.5 }), { budgetMs: 600_000, preemptionBound: 2 });
       expect(r.found).toBe(false);
       expect(r.complete).toBe(true);
       // Bound 1 is a strict subset of bound 2.
-      const r1 = explore(small({ ring, order: 'partial', faultRate: 0.5 }), { budgetMs: 30_000, preemptionBound: 1 });
+      const r1 = explore(small({ ring, order: 'partial', faultRate: 0.5 }), { budgetMs: 600_000, preemptionBound: 1 });
       expect(r1.complete).toBe(true);
       expect(r1.schedules).toBeLessThan(r.schedules);
     }
@@ -78,7 +81,7 @@ describe('both ordering features negotiated (in-order,partial) in the simulator'
 });
 
 describe('replay and shrinking', () => {
-  const found = explore(configFor({ ...DEFAULT_SIM, bug: 'no-wmb-before-avail-idx', model: 'relaxed', buffers: 40 }), { budgetMs: 5000 });
+  const found = explore(configFor({ ...DEFAULT_SIM, bug: 'no-wmb-before-avail-idx', model: 'relaxed', buffers: 40 }), SCHEDULES(1000));
   it('a replay string reproduces the run bit for bit', () => {
     expect(found.found).toBe(true);
     const a = replay(found.replay!);
@@ -120,8 +123,8 @@ describe('replay and shrinking', () => {
   });
   it('exhaustive search is deterministic', () => {
     const c = small({ order: 'in-order' });
-    const a = explore(c, { budgetMs: 30_000, preemptionBound: 1 });
-    const b = explore(c, { budgetMs: 30_000, preemptionBound: 1 });
+    const a = explore(c, { budgetMs: 600_000, preemptionBound: 1 });
+    const b = explore(c, { budgetMs: 600_000, preemptionBound: 1 });
     expect(a.complete).toBe(true);
     expect(a.schedules).toBe(b.schedules);
   });
@@ -133,7 +136,7 @@ describe('vqlab explore / replay / bugs', () => {
   const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
   it('explore --json finds a planted bug, exits 1, writes an artifact that replay reproduces', () => {
     const art = join(dir, 'f.json');
-    const r = vqlab(['explore', '--bug', 'no-mb-before-kick-check', '--model', 'tso', '--budget-s', '5', '--artifact', art, '--json']);
+    const r = vqlab(['explore', '--bug', 'no-mb-before-kick-check', '--model', 'tso', '--budget-s', '600', '--max-schedules', '1000', '--artifact', art, '--json']);
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ found: true, bug: 'no-mb-before-kick-check', violation: { rule: 'LOST_WAKEUP' } });
@@ -149,7 +152,7 @@ describe('vqlab explore / replay / bugs', () => {
     }
   });
   it('exhaustive explore of the correct ring reports the schedules it covered, exit 0', () => {
-    const r = vqlab(['explore', '--strategy', 'exhaustive', '--queue-size', '2', '--buffers', '2', '--fault-rate', '0', '--preemption-bound', '1', '--json']);
+    const r = vqlab(['explore', '--strategy', 'exhaustive', '--queue-size', '2', '--buffers', '2', '--fault-rate', '0', '--preemption-bound', '1', '--budget-s', '600', '--json']);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ found: false, complete: true, preemption_bound: 1 });

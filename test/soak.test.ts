@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SoakMonitor, soakLine } from '../src/harness/soak.js';
 import { SOAK_AUTO_BUFFERS } from '../src/cli/run.js';
 
-// Soak runs (issue 6): the monitor's own memory is bounded whatever the run's length, the
+// Soak runs: the monitor's own memory is bounded whatever the run's length, the
 // baseline is taken after the warm-up, and the summary says start / end / peak and growth.
 const MB = 1024 * 1024;
 

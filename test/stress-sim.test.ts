@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DEFAULT_CAMPAIGN, DEFAULT_SIM_SPEC, expandCampaign, parseShard, shardRuns, type CampaignSpec } from '../src/stress/campaign.js';
 import { configFromArtifact, type StressReport } from '../src/stress/run.js';
 
-// Simulator runs in a stress campaign (issue 6): sim schedules run on the pool next to threaded
+// Simulator runs in a stress campaign: sim schedules run on the pool next to threaded
 // runs, shards stay deterministic, and a failing sim run leaves an artifact that vqlab replay
 // reproduces.
 const threaded: CampaignSpec = { ...DEFAULT_CAMPAIGN, rings: ['split', 'packed'], orders: ['in-order', 'partial'], seeds: 2 };

@@ -386,7 +386,7 @@ export interface ExploreOptions {
   budgetMs: number;
   /** Exhaustive: at most this many non-default choices per schedule. */
   preemptionBound?: number;
-  /** Exhaustive: stop after this many schedules. */
+  /** Stop after this many schedules (any strategy): a search whose extent does not depend on the machine's speed. */
   maxSchedules?: number;
   /** Checked before every schedule: true ends the search early (Ctrl-C in a stress campaign). */
   shouldStop?: () => boolean;
@@ -417,9 +417,10 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
     if (o.shouldStop?.()) stopped = true;
     return stopped || performance.now() - t0 >= o.budgetMs;
   };
+  const max = o.maxSchedules ?? Infinity;
   if (base.strategy !== 'exhaustive') {
     let n = 0;
-    for (let seed = base.seed; !over(); seed++) {
+    for (let seed = base.seed; n < max && !over(); seed++) {
       n++;
       tick(n);
       const r = simulate({ ...base, seed });
@@ -428,7 +429,6 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
     return done(null, n, false);
   }
   const bound = o.preemptionBound ?? 2;
-  const max = o.maxSchedules ?? Infinity;
   let prefix: number[] = [];
   let n = 0;
   // Alternatives per choice point are re-derived from the recorded run: menu sizes are not stored,
