@@ -36,6 +36,7 @@ describe('CLI: bad input → one line on stderr, exit 2', () => {
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, r.stderr).toHaveLength(1);
       expect(lines[0].length).toBeGreaterThan(10);
+      expect(lines[0]).toMatch(/^vqlab: /); // one prefix, commander's errors included
       expect(r.stderr).not.toMatch(/ at .*\.js:\d+/); // no stack trace
     });
   }

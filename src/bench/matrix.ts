@@ -174,8 +174,8 @@ const pairedText = (p: Stat | null, digits = 2): string =>
   p ? `; paired by repeat ${p.median.toFixed(digits)} [${p.min.toFixed(digits)}–${p.max.toFixed(digits)}]` : '';
 
 /**
- * The issue's questions, answered from one report: ratios, not only absolute numbers. Whether a
- * target is met is judged on the ratio of medians (as the issue states them); each ratio also
+ * The benchmark's questions, answered from one report: ratios, not only absolute numbers. Whether a
+ * target is met is judged on the ratio of medians (as the targets state them); each ratio also
  * shows the median and range of the same ratio taken repeat by repeat, where both figures of a
  * pair ran close in time: on a shared machine whose speed drifts, a gap between the two views
  * says a verdict is within the noise.

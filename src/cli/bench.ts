@@ -1,11 +1,14 @@
 /** `vqlab bench`: the throughput / latency matrix with the machine's ceiling and ringbuf.js in the same run. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FULL_PLAN, QUICK_PLAN, runBench, targets, type BenchPlan, type BenchReport } from '../bench/matrix.js';
 import { DEFAULT_CONFIG, validateConfig } from '../harness/config.js';
-import { benchCharts, benchHtml, chartPaths, CHART_KINDS } from '../bench/charts.js';
-import { choice, floatArg, intArg, listArg, printJson, table, UsageError } from './common.js';
+import { benchCharts, benchHtml, chartPaths, CHART_KINDS, ChartsUnavailableError, loadChartLibs } from '../bench/charts.js';
+import { checkWritable, choice, EXIT_VIOLATION, floatArg, fromJsonKeys, intArg, listArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
+import { checkFormat, formatStamp } from '../version.js';
 
 /** Write the charts of a report: `.html` one self-contained page, `.svg` one file per figure. */
 export async function writeCharts(r: BenchReport, files: string[]): Promise<string[]> {
@@ -23,6 +26,61 @@ export async function writeCharts(r: BenchReport, files: string[]): Promise<stri
   return written;
 }
 
+/** Checks every output path (and that the chart libraries are there) before anything runs. */
+async function checkOutputs(o: BenchOptions): Promise<void> {
+  if (o.out) {
+    if (!/\.json$/i.test(o.out)) throw new UsageError(`--out ${o.out}: the report is JSON; name it *.json`);
+    checkWritable('--out', o.out);
+  }
+  for (const f of o.chart) {
+    if (!/\.(html?|svg)$/i.test(f)) throw new UsageError(`--chart ${f}: charts are written as .html (one self-contained page) or .svg (one file per figure); other formats are not supported`);
+    const p = chartPaths(f);
+    for (const file of 'html' in p ? [p.html] : Object.values(p.svg)) checkWritable('--chart', file);
+  }
+  if (o.chart.length > 0) {
+    try { await loadChartLibs(); } catch (e) { if (e instanceof ChartsUnavailableError) throw new UsageError(`--chart: ${e.message}`); throw e; }
+  }
+}
+
+/**
+ * Write the report (--out) and the charts (--chart) after a run, never losing the run: a write
+ * that fails is reported (and the JSON report saved to a temporary file instead), and the caller
+ * still prints the table. Returns false when something could not be written.
+ */
+export async function writeOutputs(r: BenchReport, o: BenchOptions, ran: boolean): Promise<boolean> {
+  let ok = true;
+  const report = JSON.stringify(toJsonKeys(benchJson(r)), null, 2) + '\n';
+  if (o.out) {
+    try {
+      writeFileSync(o.out, report);
+      process.stderr.write(`vqlab: wrote the report to ${o.out}\n`);
+    } catch (e) {
+      ok = false;
+      process.stderr.write(`vqlab: could not write --out ${o.out}: ${(e as Error).message}\n`);
+    }
+  }
+  for (const f of o.chart) {
+    try {
+      for (const w of await writeCharts(r, [f])) process.stderr.write(`vqlab: wrote chart ${w}\n`);
+    } catch (e) {
+      ok = false;
+      process.stderr.write(`vqlab: could not write --chart ${f}: ${(e as Error).message}\n`);
+    }
+  }
+  if (!ok && ran && !o.json) {
+    // The run's figures exist only in memory: keep them somewhere rather than lose the run.
+    try {
+      const keep = join(mkdtempSync(join(tmpdir(), 'vqlab-bench-')), 'report.json');
+      writeFileSync(keep, report);
+      process.stderr.write(`vqlab: the JSON report was saved to ${keep} (chart it later with: vqlab bench --from ${keep} --chart <file>)\n`);
+    } catch { /* the table below is all that is left */ }
+  }
+  return ok;
+}
+
+/** The report as `--json` prints it and `--out` writes it: format stamp, figures, targets. */
+const benchJson = (r: BenchReport): object => ({ ...formatStamp('vqlab-bench'), ...r, targets: targets(r) });
+
 function readReport(file: string): BenchReport {
   let r: BenchReport;
   try {
@@ -30,21 +88,24 @@ function readReport(file: string): BenchReport {
   } catch (e) {
     throw new UsageError(`--from ${file}: ${(e as Error).message}`);
   }
+  checkFormat(r, ['vqlab-bench'], `--from ${file}`);
   if (!r || !Array.isArray(r.cells) || !r.peers || !r.plan || !r.machine) throw new UsageError(`--from ${file}: not a vqlab bench report (--json / --out)`);
-  return r;
+  // The plan and each cell's configuration are written in snake_case (older reports: camelCase).
+  return { ...r, plan: fromJsonKeys(r.plan), cells: r.cells.map((c) => ({ ...c, config: fromJsonKeys(c.config) })) };
 }
 
 export function benchCommand(): Command {
   return new Command('bench')
     .description('end-to-end matrix (ring × order × fault rate × latency × queue size × notify) in real worker threads,\nwith an index-only SPSC ceiling, an Atomics ping-pong and ringbuf.js measured in the same run')
-    .option('--quick', 'a CI-sized subset (under a minute)', false)
+    .option('--quick', 'a CI-sized subset (under a minute)')
     .option('--repeat <n>', 'runs per cell (medians and min–max are reported)', intArg('--repeat', 1, 100))
     .option('--buffers <n>', 'buffers per run', intArg('--buffers', 1000, Number.MAX_SAFE_INTEGER))
     .option('--seed <n>', 'seed (run k of a cell uses seed + k)', intArg('--seed', 0, 0xffffffff), 1)
-    .option('--json', 'print the whole report as JSON', false)
-    .option('--out <file>', 'also write the JSON report to a file', '')
-    .option('--chart <file>', 'also write charts: a self-contained .html page, or .svg (one file per figure: <stem>-throughput/-p99/-used.svg); repeatable',
-      (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print the whole report as JSON')
+    .option('--quiet', 'no progress output on stderr')
+    .option('--out <file.json>', 'also write the JSON report to this file (checked before the run)')
+    .addOption(new Option('--chart <file>', 'also write charts: a self-contained .html page, or .svg (one file per figure: <stem>-throughput/-p99/-used.svg); repeatable; needs the optional packages vega and vega-lite')
+      .argParser((v: string, prev: string[]) => [...prev, v]).default([], 'none'))
     .option('--from <report.json>', 'do not run: read a report written by --out (or --json) and print / chart it')
     // Narrowing the matrix: each list replaces that axis of the quick or full plan.
     .option('--rings <list>', 'only these rings: split,packed', listArg('--rings', choice('--rings', ['split', 'packed'] as const)))
@@ -57,18 +118,22 @@ export function benchCommand(): Command {
     .action(async (o: BenchOptions) => {
       if (o.from !== undefined) {
         const r = readReport(o.from);
-        await writeCharts(r, o.chart);
-        if (o.json) printJson({ ...r, targets: targets(r) });
+        await checkOutputs({ ...o, out: '' });
+        const wrote = await writeOutputs(r, { ...o, out: '' }, false);
+        if (o.json) printJson(benchJson(r));
         else process.stdout.write(formatBench(r) + '\n');
+        if (!wrote) process.exitCode = EXIT_VIOLATION;
         return;
       }
       const plan = planOf(o);
-      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {what}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+      await checkOutputs(o);
+      const bar = showProgress(o.quiet) ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {what}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
       let started = false;
       // Without a terminal (CI, nohup, a pipe): one plain line on stderr at most every 15 s.
       const t0 = Date.now();
       let lastLine = t0;
       const r = await runBench(plan, (done, total, what) => {
+        if (o.quiet) return;
         if (!bar) {
           const now = Date.now();
           if (now - lastLine >= 15_000 || done === total) {
@@ -80,20 +145,19 @@ export function benchCommand(): Command {
         if (!started) { bar.start(total, done, { what }); started = true; } else bar.update(done, { what });
       });
       bar?.stop();
-      if (o.out) writeFileSync(o.out, JSON.stringify({ ...r, targets: targets(r) }, null, 2));
-      await writeCharts(r, o.chart);
-      if (o.json) printJson({ ...r, targets: targets(r) });
+      const wrote = await writeOutputs(r, o, true);
+      if (o.json) printJson(benchJson(r));
       else process.stdout.write(formatBench(r) + '\n');
       const bad = r.cells.filter((c) => c.violations > 0);
       if (bad.length > 0) {
-        process.stderr.write(`vqlab bench: ${bad.length} cell(s) had violations (${bad.map((c) => c.label).join('; ')}): their figures measure broken runs\n`);
-        process.exitCode = 1;
+        process.stderr.write(`vqlab: ${bad.length} cell(s) had violations (${bad.map((c) => c.label).join('; ')}): their figures measure broken runs\n`);
       }
+      if (bad.length > 0 || !wrote) process.exitCode = EXIT_VIOLATION;
     });
 }
 
 interface BenchOptions {
-  quick: boolean; repeat?: number; buffers?: number; seed: number; json: boolean; out: string; chart: string[]; from?: string;
+  quick: boolean; quiet: boolean; repeat?: number; buffers?: number; seed: number; json: boolean; out: string; chart: string[]; from?: string;
   rings?: BenchPlan['rings']; orders?: BenchPlan['orders']; faultRates?: number[]; faultLatenciesUs?: number[]; queueSizes?: number[]; notify?: BenchPlan['notify'];
 }
 
@@ -110,7 +174,7 @@ function planOf(o: BenchOptions): BenchPlan {
   if (o.notify) plan.notify = o.notify;
   // A queue size one ring refuses (split: powers of two) is a usage error now, not a failed cell later.
   for (const ring of plan.rings) for (const queueSize of plan.queueSizes) {
-    try { validateConfig({ ...DEFAULT_CONFIG, ring, queueSize, buffers: plan.buffers }); } catch (e) { throw new UsageError(`--queue-sizes: ${(e as Error).message} (ring ${ring})`); }
+    try { validateConfig({ ...DEFAULT_CONFIG, ring, queueSize, buffers: plan.buffers }, 'cli'); } catch (e) { throw new UsageError(`--queue-sizes: ${(e as Error).message} (ring ${ring})`); }
   }
   return plan;
 }
@@ -129,6 +193,6 @@ export function formatBench(r: BenchReport): string {
   ], ['peer (16-byte messages, two workers)', 'throughput']) + '\n\n';
   s += table(r.cells.map((c) => [c.label, `${M(c.buffers_per_s.median)} [${M(c.buffers_per_s.min)}–${M(c.buffers_per_s.max)}]`, c.of_ceiling, c.vs_ringbuf, c.latency_p50_us, c.latency_p99_us, c.used_entries_per_buffer, c.kicks_per_1000, c.interrupts_per_1000, c.stall_ms, c.violations]),
     ['cell', 'M buffers/s', '× ceiling', '× ringbuf', 'p50 µs', 'p99 µs', 'used/buf', 'kicks/1k', 'irqs/1k', 'stall ms', 'viol']) + '\n\n';
-  s += table(targets(r).map((t) => [t.met === null ? '?' : t.met ? 'met' : 'MISSED', t.target, t.value]), ['', 'target (issue 4)', 'measured']);
+  s += table(targets(r).map((t) => [t.met === null ? '?' : t.met ? 'met' : 'MISSED', t.target, t.value]), ['', 'target', 'measured']);
   return s;
 }

@@ -1,6 +1,9 @@
 /** Shared CLI plumbing: strict number parsers, one-line usage errors with exit code 2. */
 import { InvalidArgumentError } from 'commander';
 import { parseOrderSpec, type OrderSpec } from '../spec/features.js';
+import { accessSync, constants, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
@@ -59,8 +62,19 @@ export function listArg<T>(name: string, item: (s: string) => T): (v: string) =>
 export function choice<T extends string>(name: string, cs: readonly T[]): (s: string) => T {
   return (s) => { if (!(cs as readonly string[]).includes(s)) throw new InvalidArgumentError(`${name} items must be ${cs.join('|')}, got "${s}"`); return s as T; };
 }
+export { toJsonKeys, fromJsonKeys } from '../util/json.js';
+import { toJsonKeys } from '../util/json.js';
+
 export function printJson(x: unknown): void {
-  process.stdout.write(JSON.stringify(x, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(toJsonKeys(x), null, 2) + '\n');
+}
+
+/**
+ * Whether to draw a progress bar or a rewritten status line on stderr: only on a terminal that can
+ * move the cursor (not TERM=dumb), and never with --quiet.
+ */
+export function showProgress(quiet?: boolean): boolean {
+  return !quiet && process.stderr.isTTY === true && process.env.TERM !== 'dumb';
 }
 
 /** Render rows as an aligned text table. */
@@ -72,4 +86,37 @@ export function table(rows: (string | number)[][], header?: string[]): string {
   const out = all.map(line);
   if (header) out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   return out.join('\n');
+}
+
+/**
+ * A file we are about to write, checked before a run that may take many minutes: its directory
+ * exists and is writable, and it is not a directory or a read-only file itself.
+ */
+export function checkWritable(flag: string, file: string): void {
+  const dir = dirname(resolve(file));
+  let st;
+  try { st = statSync(dir); } catch { throw new UsageError(`${flag} ${file}: directory ${dir} does not exist`); }
+  if (!st.isDirectory()) throw new UsageError(`${flag} ${file}: ${dir} is not a directory`);
+  try { accessSync(dir, constants.W_OK); } catch { throw new UsageError(`${flag} ${file}: directory ${dir} is not writable`); }
+  if (existsSync(file)) {
+    if (statSync(file).isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`);
+    try { accessSync(file, constants.W_OK); } catch { throw new UsageError(`${flag} ${file}: file is not writable`); }
+  }
+}
+
+/**
+ * A fresh directory under the system's temporary directory for files the user did not name
+ * (failure artefacts): never the working directory, where they would pile up unasked.
+ */
+export function freshOutDir(what: string): string {
+  return mkdtempSync(join(tmpdir(), `vqlab-${what}-`));
+}
+
+/** A directory we may create and write into: it is a directory if it exists, else its nearest existing ancestor is a writable one. */
+export function checkOutDir(flag: string, dir: string): void {
+  let p = resolve(dir);
+  if (existsSync(p) && !statSync(p).isDirectory()) throw new UsageError(`${flag} ${dir}: exists and is not a directory`);
+  while (!existsSync(p)) p = dirname(p);
+  if (!statSync(p).isDirectory()) throw new UsageError(`${flag} ${dir}: ${p} is not a directory`);
+  try { accessSync(p, constants.W_OK); } catch { throw new UsageError(`${flag} ${dir}: ${p} is not writable`); }
 }

@@ -1,9 +1,11 @@
 /** `vqlab explore`, `vqlab replay`, `vqlab bugs`: the deterministic simulator from the command line. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { CHOICE_KINDS, DEFAULT_SIM, configFor, decodeReplay, explore, replay, shrink, type SimConfig, type SimResult } from '../sim/sim.js';
 import { BUGS, bugByName } from '../sim/bugs.js';
-import { choiceArg, orderArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table, UsageError } from './common.js';
+import { checkWritable, EXIT_OK, EXIT_VIOLATION, floatArg, freshOutDir, intArg, orderArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
+import { checkFormat, formatStamp } from '../version.js';
+import { join } from 'node:path';
 
 function sideBySide(r: SimResult, last = 40): string {
   const rows = r.tail.slice(-last).map((e) => [String(e.step), e.side === 'driver' ? e.text : '', e.side === 'device' ? e.text : '']);
@@ -14,24 +16,25 @@ export function exploreCommand(): Command {
   const d = DEFAULT_SIM;
   return new Command('explore')
     .description('search schedules of the deterministic simulator (same driver and device code, modelled memory) for a violation')
-    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
+    .addOption(new Option('--ring <kind>', 'ring layout').choices(['split', 'packed']).default(d.ring))
     .option('--order <list>', 'ordering features: none | in-order | partial | in-order,partial (both: IN_ORDER rules, FLUSH defined)', orderArg('--order'), d.order)
-    .option('--model <m>', 'sc | tso (store buffers, FIFO) | relaxed (stores may drain out of order)', choiceArg('--model', ['sc', 'tso', 'relaxed'] as const), d.model)
-    .option('--strategy <s>', 'random | pct | exhaustive (every schedule within --preemption-bound)', choiceArg('--strategy', ['random', 'pct', 'exhaustive'] as const), d.strategy)
+    .addOption(new Option('--model <m>', 'memory model: sc; tso (store buffers, FIFO); relaxed (stores may drain out of order)').choices(['sc', 'tso', 'relaxed']).default(d.model))
+    .addOption(new Option('--strategy <s>', 'schedule search: random; pct; exhaustive (every schedule within --preemption-bound)').choices(['random', 'pct', 'exhaustive']).default(d.strategy))
     .option('--depth <d>', 'PCT depth (priority change points + 1)', intArg('--depth', 1, 20), d.depth)
     .option('--preemption-bound <k>', 'exhaustive: non-default choices (preemptions, delayed stores) per schedule', intArg('--preemption-bound', 0, 8), 2)
-    .option('--max-schedules <n>', 'exhaustive: stop after this many schedules', intArg('--max-schedules', 1, Number.MAX_SAFE_INTEGER))
+    .option('--max-schedules <n>', 'stop after this many schedules (with --budget-s, whichever comes first)', intArg('--max-schedules', 1, Number.MAX_SAFE_INTEGER))
     .option('--bug <name>', 'plant a bug from the catalogue (vqlab bugs)')
     .option('--queue-size <n>', 'queue size', intArg('--queue-size', 1, 256), d.queueSize)
     .option('--buffers <n>', 'buffers per schedule', intArg('--buffers', 1, 100_000), d.buffers)
-    .option('--notify <mode>', 'poll|wait', choiceArg('--notify', ['poll', 'wait'] as const), d.notify)
-    .option('--event-idx', 'negotiate EVENT_IDX', false)
+    .addOption(new Option('--notify <mode>', 'notification mode').choices(['poll', 'wait']).default(d.notify))
+    .option('--event-idx', 'negotiate EVENT_IDX')
     .option('--fault-rate <p>', 'page-fault probability', floatArg('--fault-rate', 0, 1), d.faultRate)
     .option('--budget-s <s>', 'time budget', floatArg('--budget-s', 0.01, 86_400), 10)
     .option('--seed <n>', 'first seed (schedule k uses seed + k)', intArg('--seed', 0, 0xffffffff), d.seed)
-    .option('--artifact <file>', 'where to write the failing case', 'vqlab-failure.json')
+    .option('--artifact <file>', 'where to write the failing case (default: failure.json in a new directory under the system temp directory; the path is printed)')
     .option('--no-shrink', 'do not minimise a failing case')
-    .option('--json', 'print JSON', false)
+    .option('--json', 'print JSON')
+    .option('--quiet', 'no progress line on stderr')
     .addHelpText('after', '\nExit status: 1 when a violation is found (its replay string is printed), 0 otherwise.')
     .action((o: Record<string, unknown>) => {
       const bug = (o.bug as string | undefined) ?? null;
@@ -39,26 +42,30 @@ export function exploreCommand(): Command {
       const base: SimConfig = configFor({
         ...d, ring: o.ring as SimConfig['ring'], order: o.order as SimConfig['order'], model: o.model as SimConfig['model'],
         strategy: o.strategy as SimConfig['strategy'], depth: o.depth as number, bug, queueSize: o.queueSize as number,
-        buffers: o.buffers as number, notify: o.notify as SimConfig['notify'], eventIdx: o.eventIdx as boolean,
+        buffers: o.buffers as number, notify: o.notify as SimConfig['notify'], eventIdx: o.eventIdx === true,
         faultRate: o.faultRate as number, seed: o.seed as number,
       });
       if (base.ring === 'split' && (base.queueSize & (base.queueSize - 1)) !== 0) throw new UsageError('split --queue-size must be a power of 2');
+      if (o.artifact !== undefined) checkWritable('--artifact', o.artifact as string);
       if (base.strategy === 'exhaustive' && base.buffers > 8) process.stderr.write(`note: exhaustive search grows fast with --buffers ${base.buffers}; 2–4 buffers and --queue-size 2 are typical\n`);
-      const tty = !o.json && process.stderr.isTTY;
+      const tty = !o.json && showProgress(o.quiet as boolean | undefined);
       const r = explore(base, {
         budgetMs: (o.budgetS as number) * 1000, preemptionBound: o.preemptionBound as number, maxSchedules: o.maxSchedules as number | undefined,
         onProgress: tty ? (n, ms) => process.stderr.write(`\rexplore: ${n} schedules, ${(ms / 1000).toFixed(1)} s of ${o.budgetS} s`) : undefined,
       });
       if (tty) process.stderr.write('\r'.padEnd(60) + '\r');
       let minimal: ReturnType<typeof shrink> | null = null;
+      let artifact: string | null = null;
       if (r.found && r.replay && r.result) {
         const failing = decodeReplay(r.replay);
         minimal = o.shrink === false ? { ...failing, result: r.result, tries: 0 } : shrink(failing);
         const m = minimal.result;
-        writeFileSync(o.artifact as string, JSON.stringify({
-          vqlab_sim_artifact: 1, replay: m.replay, original_replay: r.replay, violation: m.violation, config: minimal.config,
+        artifact = (o.artifact as string | undefined) ?? join(freshOutDir('explore'), 'failure.json');
+        writeFileSync(artifact, JSON.stringify(toJsonKeys({
+          ...formatStamp('vqlab-failure'), kind: 'sim-failure', vqlab_sim_artifact: 1, replay: m.replay, original_replay: r.replay,
+          replay_command: `vqlab replay ${m.replay}`, violation: m.violation, config: minimal.config,
           preemptions: m.preemptions, steps: m.steps, tail: m.tail,
-        }, null, 2) + '\n');
+        }), null, 2) + '\n');
       }
       const out = {
         found: r.found, bug: r.bug, schedules: r.schedules, elapsed_ms: r.elapsed_ms, violation: r.violation,
@@ -66,14 +73,14 @@ export function exploreCommand(): Command {
         complete: r.complete, preemption_bound: base.strategy === 'exhaustive' ? o.preemptionBound : null,
         minimal: minimal ? { buffers: minimal.config.buffers, queue_size: minimal.config.queueSize, preemptions: minimal.result.preemptions, steps: minimal.result.steps, shrink_tries: minimal.tries } : null,
         original: r.result ? { buffers: base.buffers, queue_size: base.queueSize, preemptions: r.result.preemptions, steps: r.result.steps } : null,
-        artifact: minimal ? o.artifact : null,
+        artifact,
       };
       const what = `${base.ring} ${base.order}, ${base.model}, ${base.strategy}${bug ? `, bug ${bug}` : ''}`;
       if (o.json) printJson(out);
       else if (r.found && minimal) {
         process.stdout.write(`FOUND ${r.violation?.rule} after ${r.schedules} schedule(s), ${r.elapsed_ms} ms (${what})\n${r.violation?.message}\n`);
         process.stdout.write(`shrunk: ${base.buffers} → ${minimal.config.buffers} buffers, queue ${base.queueSize} → ${minimal.config.queueSize}, ${r.result?.preemptions} → ${minimal.result.preemptions} non-default choices, ${r.result?.steps} → ${minimal.result.steps} steps\n`);
-        process.stdout.write(`replay: vqlab replay ${out.replay}\nartifact: ${o.artifact}\n`);
+        process.stdout.write(`replay: vqlab replay ${out.replay}\nartifact: ${artifact}\n`);
       } else if (base.strategy === 'exhaustive') {
         process.stdout.write(`nothing found: ${r.complete ? 'all' : 'budget ran out after'} ${r.schedules} distinct schedules with ≤ ${o.preemptionBound} non-default choices, ${r.elapsed_ms} ms (${what})\n`);
       } else process.stdout.write(`nothing found in ${r.schedules} schedules, ${r.elapsed_ms} ms (${what})\n`);
@@ -85,11 +92,14 @@ export function replayCommand(): Command {
   return new Command('replay')
     .description('re-run one simulator schedule bit for bit from its replay string (or an artifact file) and show the events leading to the violation')
     .argument('<replay>', 'a vqsim2:… string or an artifact file written by explore')
-    .option('--json', 'print JSON', false)
+    .option('--json', 'print JSON')
     .action((arg: string, o: { json: boolean }) => {
       let str = arg.trim();
       if (!str.startsWith('vqsim') && existsSync(arg)) {
-        try { str = (JSON.parse(readFileSync(arg, 'utf8')) as { replay: string }).replay; } catch (e) { throw new UsageError(`${arg}: not a vqlab artifact (${(e as Error).message})`); }
+        let doc: unknown;
+        try { doc = JSON.parse(readFileSync(arg, 'utf8')); } catch (e) { throw new UsageError(`${arg}: not a vqlab artifact (${(e as Error).message})`); }
+        checkFormat(doc, ['vqlab-failure'], arg);
+        str = (doc as { replay?: string } | null)?.replay as string;
         if (typeof str !== 'string') throw new UsageError(`${arg}: no "replay" string in it (expected an artifact of vqlab explore)`);
       }
       let c: ReturnType<typeof decodeReplay>;
@@ -111,7 +121,7 @@ export function replayCommand(): Command {
 export function bugsCommand(): Command {
   return new Command('bugs')
     .description('list the planted-bug catalogue (injected through the memory layer, no ring code edited)')
-    .option('--json', 'print JSON', false)
+    .option('--json', 'print JSON')
     .action((o: { json: boolean }) => {
       if (o.json) { printJson(BUGS.map(({ name, side, what, needs, model }) => ({ name, side, what, needs, shows_from_model: model }))); return; }
       process.stdout.write(table(BUGS.map((b) => [b.name, b.side, b.model, b.what]), ['bug', 'side', 'shows from', 'what']) + '\n');

@@ -1,20 +1,20 @@
 /** `vqlab fuzz`: hostile-input cases against one side of a ring (src/fuzz/). */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { runFuzz, type FuzzReport } from '../fuzz/run.js';
 import type { FuzzSide } from '../fuzz/types.js';
 import type { RingKind } from '../spec/features.js';
-import { choiceArg, EXIT_OK, EXIT_VIOLATION, intArg, printJson, table, UsageError } from './common.js';
+import { EXIT_OK, EXIT_VIOLATION, intArg, printJson, table, UsageError } from './common.js';
 
 export function fuzzCommand(): Command {
   return new Command('fuzz')
     .description('feed one side of a ring hostile memory from the other side: every case must end in a typed error from the attacked side')
-    .option('--side <side>', 'device (a hostile driver attacks it) | driver (a hostile device attacks it) | both', choiceArg('--side', ['device', 'driver', 'both'] as const), 'both')
-    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), 'split')
+    .addOption(new Option('--side <side>', 'device: a hostile driver attacks it; driver: a hostile device attacks it; both').choices(['device', 'driver', 'both']).default('both'))
+    .addOption(new Option('--ring <kind>', 'ring layout').choices(['split', 'packed']).default('split'))
     .option('--cases <n>', 'number of cases (per side)', intArg('--cases', 1, 1e9), 10_000)
     .option('--seed <n>', 'campaign seed (case i uses a seed derived from it and i)', intArg('--seed', 0, 0xffffffff), 1)
     .option('--case <i>', 'replay only case i of the campaign', intArg('--case', 0, 1e9))
     .option('--class <name>', 'only this hostile-input class (see the report for the names)')
-    .option('--json', 'print one JSON object', false)
+    .option('--json', 'print one JSON object')
     .addHelpText('after', `
 Exit status: 0 when every case passed, 1 on a crash or a wrong outcome, 2 on bad usage.
 Example: vqlab fuzz --side device --ring split --cases 100000 --seed 7 --json`)

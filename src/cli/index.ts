@@ -10,11 +10,12 @@ import { stressCommand } from './stress.js';
 import { litmusCommand } from './litmus.js';
 import { EXIT_USAGE, UsageError } from './common.js';
 import { isVqError } from '../errors.js';
+import { VQLAB_VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command('vqlab')
     .description('a laboratory for virtio virtqueues: split and packed rings, IN_ORDER and PARTIAL_ORDER,\ndriver and device in two worker threads over one SharedArrayBuffer')
-    .version('0.1.0')
+    .version(VQLAB_VERSION)
     .showSuggestionAfterError(true)
     .exitOverride()
     // Options after a command are that command's (stress and stress merge both have --json).
@@ -22,7 +23,10 @@ export function buildProgram(): Command {
   for (const c of [runCommand(), checkCommand(), layoutCommand(), benchCommand(), fuzzCommand(), stressCommand(), exploreCommand(), replayCommand(), bugsCommand(), litmusCommand()]) program.addCommand(c.exitOverride());
   // Commander prints its own message; we only set the exit code.
   // One line per usage error: commander puts its "did you mean" suggestion on a second line.
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/\n\(Did you mean (.*?)\?\)/, ' (did you mean $1?)')) });
+  // One prefix for every error line, commander's ("error: …") and vqlab's own ("vqlab: …").
+  const output = { writeErr: (s: string) => process.stderr.write(s.replace(/^error: /, 'vqlab: ').replace(/\n\(Did you mean (.*?)\?\)/, ' (did you mean $1?)')) };
+  const configure = (c: Command): void => { c.configureOutput(output); c.commands.forEach(configure); };
+  configure(program);
   return program;
 }
 
@@ -45,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_USAGE;
     }
-    if (e instanceof UsageError || (isVqError(e) && (e.code === 'BAD_CONFIG' || e.code === 'BAD_QUEUE_SIZE' || e.code === 'FEATURE_CONFLICT' || e.code === 'FEATURE_NOT_OFFERED'))) {
+    if (e instanceof UsageError || (isVqError(e) && (e.code === 'BAD_CONFIG' || e.code === 'BAD_FORMAT' || e.code === 'BAD_QUEUE_SIZE' || e.code === 'FEATURE_CONFLICT' || e.code === 'FEATURE_NOT_OFFERED'))) {
       process.stderr.write(`vqlab: ${(e as Error).message}\n`);
       return EXIT_USAGE;
     }

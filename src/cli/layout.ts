@@ -1,14 +1,14 @@
 /** `vqlab layout`: a queue's memory map. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { packedRingLayout, splitRingLayout } from '../spec/layout.js';
-import { choiceArg, intArg, printJson, table } from './common.js';
+import { intArg, printJson, table } from './common.js';
 
 export function layoutCommand(): Command {
   return new Command('layout')
     .description('print the memory map of a queue (offsets and sizes with the spec alignments)')
-    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), 'split')
+    .addOption(new Option('--ring <kind>', 'ring layout').choices(['split', 'packed']).default('split'))
     .option('--queue-size <n>', 'queue size', intArg('--queue-size', 1, 32768), 256)
-    .option('--json', 'print JSON', false)
+    .option('--json', 'print JSON')
     .action((o: { ring: 'split' | 'packed'; queueSize: number; json: boolean }) => {
       const l = o.ring === 'split' ? splitRingLayout(o.queueSize) : packedRingLayout(o.queueSize);
       if (o.json) { printJson(l); return; }

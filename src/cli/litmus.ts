@@ -4,7 +4,7 @@ import { LITMUS_SHAPES, shapeByName, targetKey, type LitmusShape } from '../litm
 import { runLitmus, type LitmusCount } from '../litmus/real.js';
 import type { LitmusMode } from '../litmus/worker.js';
 import { allowedOutcomes } from '../sim/litmus.js';
-import { choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, table } from './common.js';
+import { choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, showProgress, table } from './common.js';
 
 const MODES: LitmusMode[] = ['plain', 'atomics', 'vqlab'];
 
@@ -28,13 +28,14 @@ export function litmusCommand(): Command {
     .option('--modes <list>', 'plain (typed-array accesses, barriers dropped) | atomics (every access Atomics.*) | vqlab (the ring\'s own layer: plain data, Atomics for publication and fences)', modesArg, MODES)
     .option('--iterations <n>', 'iterations per shape and mode', intArg('--iterations', 1, 100_000_000), 100_000)
     .option('--timeout-s <s>', 'time limit per shape and mode', floatArg('--timeout-s', 0.1, 86_400), 120)
-    .option('--model-only', 'only print what the simulator\'s models allow (no threads)', false)
-    .option('--json', 'print JSON', false)
+    .option('--model-only', 'only print what the simulator\'s models allow (no threads)')
+    .option('--json', 'print JSON')
+    .option('--quiet', 'no progress line on stderr')
     .addHelpText('after', `
 Exit status: 1 when a run saw an outcome that even the relaxed model forbids in atomics or vqlab
 mode (vqlab's barrier assumptions would not hold on this machine), 0 otherwise, 2 on bad usage.
 Example: vqlab litmus --shapes SB,notify-sleep --iterations 1000000`)
-    .action(async (o: { shapes?: LitmusShape[]; modes: LitmusMode[]; iterations: number; timeoutS: number; modelOnly: boolean; json: boolean }) => {
+    .action(async (o: { shapes?: LitmusShape[]; modes: LitmusMode[]; iterations: number; timeoutS: number; modelOnly: boolean; json: boolean; quiet?: boolean }) => {
       const shapes = o.shapes ?? LITMUS_SHAPES;
       const model = shapes.map((s) => ({ shape: s.name, what: s.what, target: targetKey(s), meaning: s.meaning, allowed_by: allowedBy(s).split(',').filter((x) => x !== 'none') }));
       if (o.modelOnly) {
@@ -43,7 +44,7 @@ Example: vqlab litmus --shapes SB,notify-sleep --iterations 1000000`)
         return;
       }
       const results: LitmusCount[] = [];
-      const tty = !o.json && process.stderr.isTTY;
+      const tty = !o.json && showProgress(o.quiet);
       let k = 0;
       const total = shapes.length * o.modes.length;
       for (const s of shapes) for (const mode of o.modes) {

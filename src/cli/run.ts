@@ -1,20 +1,21 @@
 /** `vqlab run`: one two-thread run, summary table or JSON. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
 import { runThreaded, type RunResult } from '../harness/run.js';
 import { configFromArtifact } from '../stress/run.js';
 import { SoakMonitor, soakLine, type SoakSummary } from '../harness/soak.js';
-import { choiceArg, orderArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, printJson, table } from './common.js';
+import { formatStamp } from '../version.js';
+import { EXIT_OK, EXIT_VIOLATION, floatArg, intArg, orderArg, printJson, showProgress, table } from './common.js';
 
 export function runCommand(): Command {
   const d = DEFAULT_CONFIG;
-  return new Command('run')
+  return withHelpGroups(new Command('run')
     .description('run a virtio driver and device in two worker threads over shared memory, checked live')
-    .option('--ring <kind>', 'split|packed', choiceArg('--ring', ['split', 'packed'] as const), d.ring)
+    .addOption(new Option('--ring <kind>', 'ring layout').choices(['split', 'packed']).default(d.ring))
     .option('--order <list>', 'ordering features: none | in-order | partial | in-order,partial (VIRTIO_F_IN_ORDER / VIRTIO_F_PARTIAL_ORDER; both: IN_ORDER rules, FLUSH defined)', orderArg('--order'), d.order)
-    .option('--event-idx', 'negotiate VIRTIO_F_EVENT_IDX', false)
-    .option('--indirect', 'negotiate VIRTIO_F_INDIRECT_DESC (buffers of 2+ segments use a table)', false)
+    .option('--event-idx', 'negotiate VIRTIO_F_EVENT_IDX')
+    .option('--indirect', 'negotiate VIRTIO_F_INDIRECT_DESC (buffers of 2+ segments use a table)')
     .option('--device-features <list>', 'features the device offers: comma-separated names (IN_ORDER,PARTIAL_ORDER,EVENT_IDX,INDIRECT_DESC,RING_PACKED,VERSION_1) or all; negotiated = offered ∩ accepted', d.deviceFeatures)
     .option('--queue-size <n>', 'queue size (split: power of 2 up to 32768)', intArg('--queue-size', 1, 32768), d.queueSize)
     .option('--buffers <n>', 'buffers to move through the queue', intArg('--buffers', 1, Number.MAX_SAFE_INTEGER), d.buffers)
@@ -22,24 +23,25 @@ export function runCommand(): Command {
     .option('--segment-bytes <n>', 'bytes per segment', intArg('--segment-bytes', 1, 1 << 20), d.segmentBytes)
     .option('--fault-rate <p>', 'probability a buffer page-faults in the device', floatArg('--fault-rate', 0, 1), d.faultRate)
     .option('--fault-latency-us <us>', 'time for a fault to resolve (µs)', floatArg('--fault-latency-us', 0, 1e7), d.faultLatencyUs)
-    .option('--notify <mode>', 'poll (busy-poll) | wait (Atomics.wait/notify doorbells)', choiceArg('--notify', ['poll', 'wait'] as const), d.notify)
+    .addOption(new Option('--notify <mode>', 'poll: busy-poll; wait: Atomics.wait/notify doorbells').choices(['poll', 'wait']).default(d.notify))
     .option('--seed <n>', 'seed for the fault model', intArg('--seed', 0, 0xffffffff), d.seed)
     .option('--timeout-s <s>', 'end the run (as a failure) after this long', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
     .option('--stall-timeout-ms <ms>', 'a run with no progress this long fails as STALL (0: derived from the fault latency)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
     .option('--poll-backoff <n>', 'relax iterations after an idle round before polling the ring again (poll mode and wait mode\'s spin; 0: back to back)', intArg('--poll-backoff', 0, 1 << 20), d.pollBackoff)
     .option('--spin-us <us>', 'wait mode: how long an idle side keeps polling before it sleeps (µs)', intArg('--spin-us', 0, 1_000_000), d.spinUs)
-    .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see README: the side contract)", '')
-    .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)", '')
-    .option('--trace-out <file>', 'write a Chrome Trace Event / Perfetto JSON trace (open in ui.perfetto.dev or chrome://tracing)', '')
+    .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see docs/architecture.md: the side contract)")
+    .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)")
+    .option('--trace-out <file>', 'write a Chrome Trace Event / Perfetto JSON trace (open in ui.perfetto.dev or chrome://tracing)')
     .option('--trace-max-events <n>', 'keep at most this many trace events (a window over the end of the run)', intArg('--trace-max-events', 100, 1 << 24), d.traceMaxEvents)
     .option('--no-check', 'turn the live conformance checker off (no event recording)')
     .option('--checker-nice <n>', 'nice value of the live checker\'s thread (0..19; 19: it uses only CPU the sides leave idle, holding them back only when its event logs fill)', intArg('--checker-nice', 0, 19), d.checkerNice)
     .option('--no-verify-data', 'do not write or check data patterns')
     .option('--bug <name>', 'plant a bug from the catalogue (vqlab bugs) into the real threads\' memory layer')
-    .option('--json', 'print one JSON object', false)
+    .option('--json', 'print one JSON object')
+    .option('--quiet', 'no progress bar or progress lines on stderr')
     .option('--from <artifact>', 'replay a failure artifact of vqlab stress (its config; flags given here override it)')
-    .option('--soak', `soak mode (on by itself from --buffers ${SOAK_AUTO_BUFFERS.toExponential()}): RSS/heap sampled as the run goes, a soak summary, no default time limit`, false)
+    .option('--soak', `soak mode (on by itself from --buffers ${SOAK_AUTO_BUFFERS.toExponential()}): RSS/heap sampled as the run goes, a soak summary, no default time limit`)
     .option('--progress-s <s>', 'print a progress line to stderr every s seconds (default in soak mode when stderr is not a terminal: 10; 0: off)', floatArg('--progress-s', 0, 86400))
     .addHelpText('after', `
 Soak: with --soak, or any run of ${SOAK_AUTO_BUFFERS.toExponential()} buffers or more, vqlab samples the process's RSS (both
@@ -63,8 +65,8 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         ...DEFAULT_CONFIG,
         ring: o.ring as RunConfig['ring'],
         order: o.order as RunConfig['order'],
-        eventIdx: o.eventIdx as boolean,
-        indirect: o.indirect as boolean,
+        eventIdx: o.eventIdx === true,
+        indirect: o.indirect === true,
         queueSize: o.queueSize as number,
         buffers: o.buffers as number,
         segments: o.segments as number,
@@ -82,29 +84,30 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         checkerNice: o.checkerNice as number,
         verifyData: o.verifyData as boolean,
         deviceFeatures: o.deviceFeatures as string,
-        deviceModule: o.device as string,
-        driverModule: o.driver as string,
-        traceOut: o.traceOut as string,
+        deviceModule: (o.device as string | undefined) ?? '',
+        driverModule: (o.driver as string | undefined) ?? '',
+        traceOut: (o.traceOut as string | undefined) ?? '',
         traceMaxEvents: o.traceMaxEvents as number,
         plantBug: (o.bug as string | undefined) ?? null,
       };
       if (o.from) cfg = fromArtifact(o.from as string, cfg, cmd);
-      const soak = (o.soak as boolean) || cfg.buffers >= SOAK_AUTO_BUFFERS;
+      const soak = o.soak === true || cfg.buffers >= SOAK_AUTO_BUFFERS;
       if (soak && cmd.getOptionValueSource('timeoutS') !== 'cli') cfg.timeoutS = 7 * 24 * 3600;
       const monitor = soak ? new SoakMonitor() : null;
-      const progressS = (o.progressS as number | undefined) ?? (soak && !process.stderr.isTTY ? 10 : 0);
+      const progressS = (o.progressS as number | undefined) ?? (soak && !o.quiet && !showProgress() ? 10 : 0);
       let lastLine = 0;
       let lastLineBuffers = 0;
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();
       process.once('SIGINT', onSigint);
-      const bar = !o.json && process.stderr.isTTY && progressS === 0
+      const bar = !o.json && showProgress(o.quiet as boolean | undefined) && progressS === 0
         ? new cliProgress.SingleBar({ format: `run [{bar}] {percentage}% | {value}/{total} buffers | {faults} faults | {violations} violations${soak ? ' | rss {rss} MB' : ''}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;
       bar?.start(cfg.buffers, 0, { faults: 0, violations: 0, rss: '-' });
       let result: RunResult;
       try {
         result = await runThreaded(cfg, {
+          naming: 'cli',
           signal: ac.signal,
           onProgress: (p) => {
             const s = monitor?.sample(p.elapsedMs, p.reclaimed);
@@ -124,10 +127,29 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         process.removeListener('SIGINT', onSigint);
       }
       const out: RunResult & { soak?: SoakSummary } = monitor ? { ...result, soak: monitor.summary() } : result;
-      if (o.json) printJson(out);
+      if (o.json) printJson({ ...formatStamp('vqlab-run'), ...out });
       else process.stdout.write(formatRun(out) + '\n');
       process.exitCode = result.ok ? EXIT_OK : EXIT_VIOLATION;
-    });
+    }));
+}
+
+/** `vqlab run --help` in groups, in this order. */
+const RUN_HELP_GROUPS: [string, string[]][] = [
+  ['Queue and features:', ['--ring', '--order', '--queue-size', '--event-idx', '--indirect', '--device-features']],
+  ['Workload:', ['--buffers', '--segments', '--segment-bytes', '--fault-rate', '--fault-latency-us', '--seed', '--bug']],
+  ['Notification and pacing:', ['--notify', '--publish-batch', '--poll-backoff', '--spin-us']],
+  ['Your own driver or device:', ['--device', '--driver']],
+  ['Checking and limits:', ['--no-check', '--checker-nice', '--no-verify-data', '--timeout-s', '--stall-timeout-ms']],
+  ['Output and replay:', ['--json', '--quiet', '--progress-s', '--soak', '--trace-out', '--trace-max-events', '--from']],
+];
+
+function withHelpGroups(cmd: Command): Command {
+  const groupOf = new Map(RUN_HELP_GROUPS.flatMap(([g, flags]) => flags.map((f) => [f, g] as const)));
+  for (const o of cmd.options) o.helpGroup(groupOf.get(o.long ?? '') ?? 'Other options:');
+  // Commander lists groups in the order their first option appears: order the options by group.
+  const rank = (o: Option): number => { const i = RUN_HELP_GROUPS.findIndex(([g]) => g === o.helpGroupHeading); return i < 0 ? RUN_HELP_GROUPS.length : i; };
+  (cmd.options as Option[]).sort((a, b) => rank(a) - rank(b));
+  return cmd;
 }
 
 /** The artifact's config, with the flags given on this command line (not defaults) on top. */

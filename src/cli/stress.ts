@@ -6,7 +6,8 @@ import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type RunKind, type Sim
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
 import { bugByName } from '../sim/bugs.js';
-import { choice, orderArg, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, table, UsageError } from './common.js';
+import { checkOutDir, choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, orderArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
+import { dirname } from 'node:path';
 
 function onOff(name: string): (s: string) => boolean {
   return (s) => { if (s === 'on' || s === 'true') return true; if (s === 'off' || s === 'false') return false; throw new InvalidArgumentError(`${name} items must be on|off, got "${s}"`); };
@@ -49,8 +50,9 @@ export function stressCommand(): Command {
     })
     .option('--pairs <n>', `runs at once (each is two busy threads; default max(1, floor(cores/2)) = ${defaultPairs()})`, intArg('--pairs', 1, 256))
     .option('--shard <i/n>', 'run only shard i of n (deterministic, disjoint, covering: for CI matrices)')
-    .option('--out <dir>', 'directory for failure artifacts (replay one with vqlab run --from <file>)', 'vqlab-stress-out')
-    .option('--json', 'print one JSON report (combine shards with vqlab stress merge)', false)
+    .option('--out <dir>', 'directory for failure artifacts, created if need be (default: a new directory under the system temp directory, made only when a run fails); replay one with vqlab run --from <file>')
+    .option('--json', 'print one JSON report (combine shards with vqlab stress merge)')
+    .option('--quiet', 'no progress bar on stderr')
     .addHelpText('after', `
 A sim run explores simulator schedules (seeds s, s+1, …) for --sim-budget-ms; a failing one writes an
 artifact whose "replay" string \`vqlab replay <string>\` (or \`vqlab replay <artifact>\`) reproduces bit
@@ -78,16 +80,17 @@ Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 
         throw new UsageError(`--queue-sizes ${fmtList(spec.queueSizes)}: a split queue size must be a power of 2`);
       }
       const shard = o.shard !== undefined ? parseShard(o.shard as string) : null;
+      if (o.out !== undefined) checkOutDir('--out', o.out as string);
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();
       process.once('SIGINT', onSigint);
-      const bar = !o.json && process.stderr.isTTY
+      const bar = !o.json && showProgress(o.quiet as boolean | undefined)
         ? new cliProgress.SingleBar({ format: 'stress [{bar}] {value}/{total} runs | {rate} runs/s | {failures} failures | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;
       let report: StressReport;
       try {
         report = await runStress({
-          spec, shard, pairs: o.pairs as number | undefined, outDir: o.out as string, signal: ac.signal,
+          spec, shard, pairs: o.pairs as number | undefined, outDir: o.out as string | undefined, signal: ac.signal,
           onProgress: (p) => {
             if (bar) { if (!bar.getTotal()) bar.start(p.total, 0, { rate: '0', failures: 0 }); bar.update(p.done, { rate: p.runsPerS.toFixed(2), failures: p.failures }); }
           },
@@ -109,14 +112,17 @@ Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 
     .exitOverride()
     .description('combine the --json reports of shards of one campaign')
     .argument('<reports...>', 'vqlab stress --json outputs')
-    .option('--json', 'print the merged JSON report (default: the summary)', false)
+    .option('--json', 'print the merged JSON report instead of the summary')
     .option('--out <file>', 'also write the merged JSON report here')
     .action((files: string[], o: { json: boolean; out?: string }) => {
       const reports = files.map((f) => {
         try { return JSON.parse(readFileSync(f, 'utf8')) as StressReport; } catch (e) { throw new UsageError(`${f}: ${(e as Error).message.split('\n')[0]}`); }
       });
       const m = mergeReports(reports);
-      if (o.out) writeFileSync(o.out, JSON.stringify(m, null, 2) + '\n');
+      if (o.out) {
+        writeFileSync(o.out, JSON.stringify(toJsonKeys(m), null, 2) + '\n');
+        process.stderr.write(`vqlab: wrote the merged report to ${o.out}\n`);
+      }
       if (o.json) printJson(m); else process.stdout.write(formatStress(m) + '\n');
       process.exitCode = m.ok ? EXIT_OK : EXIT_VIOLATION;
     });
@@ -143,6 +149,8 @@ export function formatStress(r: StressReport): string {
   let s = `campaign ${r.campaign_id}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : r.shards_merged?.length ? ` (${r.shards_merged.length} shards merged)` : ''}: ${r.results.length} of ${r.runs_total} runs, ${r.pool_pairs} ${r.results.length > 0 && r.results.every((x) => x.kind === 'sim') ? 'pool thread(s)' : 'pair(s)'} at once, ${(r.elapsed_ms / 1000).toFixed(1)} s (${r.runs_per_s} runs/s)\n`;
   s += table(rows, ['ring/order', 'runs', 'ok', 'failed', 'buffers', 'median buf/s', ...(anySim ? ['sim schedules'] : [])]);
   s += `\nlost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}${r.skipped.length ? `; ${r.skipped.length} combinations skipped (not valid for the ring)` : ''}`;
+  const dirs = [...new Set(r.failures.flatMap((f) => (f.artifact ? [dirname(f.artifact)] : [])))];
+  if (dirs.length) s += `\nfailure artifacts in ${dirs.join(', ')}`;
   for (const f of r.failures.slice(0, 10)) {
     const how = f.replay ? `  → vqlab replay ${f.replay}` : f.artifact ? `  → vqlab run --from ${f.artifact}` : '';
     s += `\nFAILED ${f.key}: ${f.code}${how}${f.replay && f.artifact ? ` (artifact ${f.artifact})` : ''}`;

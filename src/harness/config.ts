@@ -131,58 +131,98 @@ export const DEFAULT_CONFIG: RunConfig = {
 const RINGS: readonly RingKind[] = ['split', 'packed'];
 const NOTIFY: readonly NotifyMode[] = ['poll', 'wait'];
 
-function bad(msg: string): never {
-  throw new VqError('BAD_CONFIG', 'config', msg);
-}
-
-function intIn(name: string, v: number, lo: number, hi: number): void {
-  if (!Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
-}
-
 /** Readable / writable split of a buffer's segments: one readable header segment when there are two or more. */
 export function segmentSplit(segments: number): { readable: number; writable: number } {
   return segments >= 2 ? { readable: 1, writable: segments - 1 } : { readable: 0, writable: 1 };
 }
 
-export function validateConfig(c: RunConfig): RunConfig {
-  if (!RINGS.includes(c.ring)) bad(`--ring must be one of ${RINGS.join('|')}, got ${String(c.ring)}`);
-  if (!ORDER_SPECS.includes(c.order)) bad(`--order must be one of ${ORDER_SPECS.join(' | ')}, got ${String(c.order)}`);
-  if (!NOTIFY.includes(c.notify)) bad(`--notify must be one of ${NOTIFY.join('|')}, got ${String(c.notify)}`);
+/**
+ * How messages name a setting: by its RunConfig field (`ring`, the library's name) or by the
+ * command-line flag that sets it (`--ring`, for `vqlab run`). Fields no flag sets keep their name.
+ */
+export type FieldNaming = 'api' | 'cli';
+
+const FLAG_OF: Partial<Record<keyof RunConfig, string>> = {
+  deviceModule: '--device', driverModule: '--driver', plantBug: '--bug', check: '--no-check', verifyData: '--no-verify-data',
+};
+/** Fields that `vqlab run` has a flag for (the rest are set through the API or an artifact only). */
+const CLI_FIELDS = new Set<keyof RunConfig>(['ring', 'order', 'eventIdx', 'indirect', 'queueSize', 'buffers', 'segments', 'segmentBytes', 'faultRate',
+  'faultLatencyUs', 'notify', 'seed', 'timeoutS', 'stallTimeoutMs', 'publishBatch', 'pollBackoff', 'spinUs', 'check', 'checkerNice', 'verifyData',
+  'deviceFeatures', 'deviceModule', 'driverModule', 'traceOut', 'traceMaxEvents', 'plantBug']);
+
+/** A field's name in messages under the given naming. */
+export function fieldName(field: keyof RunConfig, naming: FieldNaming): string {
+  if (naming === 'api' || !CLI_FIELDS.has(field)) return field;
+  return FLAG_OF[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function bad(msg: string, field?: keyof RunConfig): never {
+  throw new VqError('BAD_CONFIG', 'config', msg, field ? { field } : {});
+}
+
+/**
+ * Check a complete configuration, one clear message per problem, naming each setting as the
+ * caller knows it (`naming`: the RunConfig field for the library, the flag for the CLI).
+ */
+export function validateConfig(c: RunConfig, naming: FieldNaming = 'api'): RunConfig {
+  const n = (f: keyof RunConfig): string => fieldName(f, naming);
+  const intIn = (f: keyof RunConfig, lo: number, hi: number): void => {
+    const v = c[f] as number;
+    if (!Number.isInteger(v) || v < lo || v > hi) bad(`${n(f)} must be an integer in ${lo}..${hi}, got ${String(v)}`, f);
+  };
+  if (!RINGS.includes(c.ring)) bad(`${n('ring')} must be one of ${RINGS.join('|')}, got ${String(c.ring)}`, 'ring');
+  if (!ORDER_SPECS.includes(c.order)) bad(`${n('order')} must be one of ${ORDER_SPECS.join(' | ')}, got ${String(c.order)}`, 'order');
+  if (!NOTIFY.includes(c.notify)) bad(`${n('notify')} must be one of ${NOTIFY.join('|')}, got ${String(c.notify)}`, 'notify');
+  for (const f of ['eventIdx', 'indirect', 'check', 'verifyData'] as const) if (typeof c[f] !== 'boolean') bad(`${n(f)} must be true or false, got ${String(c[f])}`, f);
+  for (const f of ['deviceFeatures', 'deviceModule', 'driverModule', 'traceOut'] as const) if (typeof c[f] !== 'string') bad(`${n(f)} must be a string, got ${String(c[f])}`, f);
+  if (!Number.isInteger(c.queueSize)) bad(`${n('queueSize')} must be an integer, got ${String(c.queueSize)}`, 'queueSize');
   if (c.ring === 'split') checkSplitQueueSize(c.queueSize); else checkPackedQueueSize(c.queueSize);
-  if (!Number.isInteger(c.buffers) || c.buffers < 1 || c.buffers > Number.MAX_SAFE_INTEGER) bad(`--buffers must be a positive integer, got ${c.buffers}`);
-  intIn('--segments', c.segments, 1, 1024);
-  intIn('--segment-bytes', c.segmentBytes, 1, 1 << 20);
-  if (!(c.faultRate >= 0 && c.faultRate <= 1)) bad(`--fault-rate must be in [0, 1], got ${c.faultRate}`);
-  if (!(c.faultLatencyUs >= 0 && c.faultLatencyUs <= 10_000_000)) bad(`--fault-latency-us must be in [0, 1e7], got ${c.faultLatencyUs}`);
-  intIn('--seed', c.seed, 0, 0xffffffff);
-  if (!(c.timeoutS > 0 && c.timeoutS <= 7 * 24 * 3600)) bad(`--timeout-s must be positive, got ${c.timeoutS}`);
-  intIn('--publish-batch', c.publishBatch, 1, 1 << 16);
-  intIn('--pop-budget', c.popBudget, 1, 1 << 16);
-  intIn('--spin', c.spinBeforeWait, 1, 1 << 30);
-  intIn('--poll-backoff', c.pollBackoff, 0, 1 << 20);
+  if (!Number.isInteger(c.buffers) || c.buffers < 1 || c.buffers > Number.MAX_SAFE_INTEGER) bad(`${n('buffers')} must be a positive integer, got ${c.buffers}`, 'buffers');
+  intIn('segments', 1, 1024);
+  intIn('segmentBytes', 1, 1 << 20);
+  if (!(c.faultRate >= 0 && c.faultRate <= 1)) bad(`${n('faultRate')} must be in [0, 1], got ${c.faultRate}`, 'faultRate');
+  if (!(c.faultLatencyUs >= 0 && c.faultLatencyUs <= 10_000_000)) bad(`${n('faultLatencyUs')} must be in [0, 1e7], got ${c.faultLatencyUs}`, 'faultLatencyUs');
+  intIn('seed', 0, 0xffffffff);
+  if (!(c.timeoutS > 0 && c.timeoutS <= 7 * 24 * 3600)) bad(`${n('timeoutS')} must be positive (at most 7 days), got ${c.timeoutS}`, 'timeoutS');
+  intIn('publishBatch', 1, 1 << 16);
+  intIn('popBudget', 1, 1 << 16);
+  intIn('spinBeforeWait', 1, 1 << 30);
+  intIn('pollBackoff', 0, 1 << 20);
   if (c.checkerNice === undefined) c.checkerNice = DEFAULT_CONFIG.checkerNice; // configs saved before the option
-  intIn('--checker-nice', c.checkerNice, 0, 19);
-  if (!(c.spinUs >= 0 && c.spinUs <= 1_000_000)) bad(`--spin-us must be in [0, 1e6], got ${c.spinUs}`);
-  if (!(c.wakeTimeoutMs > 0)) bad(`wake timeout must be positive, got ${c.wakeTimeoutMs}`);
-  if (!(c.stallTimeoutMs >= 0)) bad(`--stall-timeout-ms must be >= 0, got ${c.stallTimeoutMs}`);
+  intIn('checkerNice', 0, 19);
+  if (!(c.spinUs >= 0 && c.spinUs <= 1_000_000)) bad(`${n('spinUs')} must be in [0, 1e6], got ${c.spinUs}`, 'spinUs');
+  if (!(c.wakeTimeoutMs > 0)) bad(`${n('wakeTimeoutMs')} must be positive, got ${c.wakeTimeoutMs}`, 'wakeTimeoutMs');
+  if (!(c.stallTimeoutMs >= 0)) bad(`${n('stallTimeoutMs')} must be >= 0, got ${c.stallTimeoutMs}`, 'stallTimeoutMs');
   const usesIndirect = c.indirect && c.segments >= c.indirectMin;
   if (!usesIndirect && c.segments > c.queueSize) {
-    bad(`a buffer of ${c.segments} descriptors cannot fit a queue of ${c.queueSize} (use --indirect or fewer --segments)`);
+    bad(`a buffer of ${c.segments} descriptors cannot fit a queue of ${c.queueSize} (use ${n('indirect')} or fewer ${n('segments')})`, 'segments');
   }
-  if (c.segments > c.segMax) bad(`--segments ${c.segments} exceeds the device's seg_max ${c.segMax}`);
-  if (usesIndirect && c.segments > c.queueSize) bad(`an indirect table of ${c.segments} descriptors exceeds the queue size ${c.queueSize}`);
-  if (!Number.isInteger(Math.log2(c.eventLogRecords))) bad('event log size must be a power of two');
-  intIn('order window', c.orderWindow, 1, 1 << 24);
-  if (c.traceOut && !c.check) bad('--trace-out records what the live checker reads: it cannot be used with --no-check');
-  intIn('--trace-max-events', c.traceMaxEvents, 100, 1 << 24);
-  if (c.plantBug && !bugByName(c.plantBug)) bad(`unknown bug ${c.plantBug} (vqlab bugs lists them)`);
+  if (c.segments > c.segMax) bad(`${n('segments')} ${c.segments} exceeds the device's seg_max ${c.segMax}`, 'segments');
+  if (usesIndirect && c.segments > c.queueSize) bad(`an indirect table of ${c.segments} descriptors exceeds the queue size ${c.queueSize}`, 'segments');
+  if (!Number.isInteger(Math.log2(c.eventLogRecords))) bad(`${n('eventLogRecords')} must be a power of two`, 'eventLogRecords');
+  intIn('orderWindow', 1, 1 << 24);
+  if (c.traceOut && !c.check) bad(`${n('traceOut')} records what the live checker reads: it cannot be used with ${naming === 'cli' ? '--no-check' : 'check: false'}`, 'traceOut');
+  intIn('traceMaxEvents', 100, 1 << 24);
+  if (c.plantBug && !bugByName(c.plantBug)) bad(`unknown bug ${c.plantBug} (vqlab bugs lists them)`, 'plantBug');
   if (c.testHooks) {
     const h = c.testHooks;
     if (!['driver', 'device', 'checker'].includes(h.side) || !['throw', 'exit', 'hang', 'idle'].includes(h.fault) || !(h.afterBuffers >= 0) || (h.side === 'checker' && h.fault === 'idle')) {
-      bad(`testHooks must be { side: driver|device|checker, fault: throw|exit|hang|idle (not idle for the checker), afterBuffers >= 0 }, got ${JSON.stringify(h)}`);
+      bad(`testHooks must be { side: driver|device|checker, fault: throw|exit|hang|idle (not idle for the checker), afterBuffers >= 0 }, got ${JSON.stringify(h)}`, 'testHooks');
     }
   }
   return c;
+}
+
+const KNOWN_FIELDS = new Set<string>([...Object.keys(DEFAULT_CONFIG), 'testHooks', 'plantBug']);
+
+/** A complete configuration from the defaults and the fields given (the library's way to configure a run). */
+export function configOf(partial: Partial<RunConfig> = {}, naming: FieldNaming = 'api'): RunConfig {
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) bad(`a run configuration must be an object of RunConfig fields, got ${String(partial)}`);
+  // A misspelt field would otherwise be ignored silently and the run use the default.
+  const unknown = Object.keys(partial).filter((k) => !KNOWN_FIELDS.has(k));
+  if (unknown.length) bad(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (RunConfig has ${[...KNOWN_FIELDS].join(', ')})`);
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<RunConfig>;
+  return validateConfig({ ...DEFAULT_CONFIG, ...defined }, naming);
 }
 
 /** Stall bound: generous enough that an IN_ORDER stall on one fault never looks like a dead worker. */

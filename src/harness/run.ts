@@ -11,7 +11,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { TraceBuilder } from '../trace/perfetto.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { orderWindowOf, validateConfig, stallTimeoutMs, type RunConfig } from './config.js';
+import { configOf, fieldName, orderWindowOf, stallTimeoutMs, type FieldNaming, type RunConfig } from './config.js';
 import { createShared, guestLayoutOf, type SideInit } from './sides.js';
 import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
 import { DEVICE_MODEL_FEATURES, featureNames, negotiateRequest, orderSpecOf, parseFeatureList } from '../spec/features.js';
@@ -38,6 +38,8 @@ export interface RunHooks {
   onProgress?: (p: RunProgress) => void;
   progressIntervalMs?: number;
   signal?: AbortSignal;
+  /** @internal How configuration errors name settings: RunConfig fields (default) or `vqlab run`'s flags. */
+  naming?: FieldNaming;
 }
 
 export interface RunResult {
@@ -132,18 +134,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * User side modules: absolute paths for the workers, and the features a user device offers (its
  * optional `features` export: names like "IN_ORDER"; without it, everything vqlab's device offers).
  */
-async function resolveModules(cfg: RunConfig): Promise<{ driver?: string; device?: string; deviceOffers: bigint }> {
+async function resolveModules(cfg: RunConfig, naming: FieldNaming): Promise<{ driver?: string; device?: string; deviceOffers: bigint }> {
   const out: { driver?: string; device?: string; deviceOffers: bigint } = { deviceOffers: DEVICE_MODEL_FEATURES };
   for (const role of ['driver', 'device'] as const) {
     const p = role === 'driver' ? cfg.driverModule : cfg.deviceModule;
     if (!p) continue;
     const abs = resolve(p);
-    if (!existsSync(abs)) throw new VqError('BAD_CONFIG', 'config', `--${role} module not found: ${abs}`);
+    const field = fieldName(role === 'driver' ? 'driverModule' : 'deviceModule', naming);
+    if (!existsSync(abs)) throw new VqError('BAD_CONFIG', 'config', `${field} module not found: ${abs}`);
     out[role] = abs;
     if (role === 'device') {
       let mod: { features?: unknown };
       try { mod = (await import(pathToFileURL(abs).href)) as { features?: unknown }; } catch (e) {
-        throw new VqError('BAD_CONFIG', 'config', `cannot load --device module ${abs}: ${(e as Error).message}`);
+        throw new VqError('BAD_CONFIG', 'config', `cannot load ${field} module ${abs}: ${(e as Error).message}`);
       }
       if (mod.features !== undefined) {
         if (!Array.isArray(mod.features) || !mod.features.every((x) => typeof x === 'string')) {
@@ -156,9 +159,15 @@ async function resolveModules(cfg: RunConfig): Promise<{ driver?: string; device
   return out;
 }
 
-export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
-  const cfg = validateConfig({ ...input });
-  const modules = await resolveModules(cfg);
+/**
+ * One run: vqlab's (or your) driver and device in two worker threads over one SharedArrayBuffer,
+ * checked live. `config` holds the fields to change from DEFAULT_CONFIG; a bad one is a VqError
+ * BAD_CONFIG naming the field (e.g. `BAD_CONFIG: ring must be one of split|packed, got circular`).
+ */
+export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHooks = {}): Promise<RunResult> {
+  const naming = hooks.naming ?? 'api';
+  const cfg = configOf(config, naming);
+  const modules = await resolveModules(cfg, naming);
   const { negotiated: f, offered, accepted } = negotiateRequest(cfg, parseFeatureList(cfg.deviceFeatures) & modules.deviceOffers);
   if (cfg.segments > cfg.queueSize && !f.indirect) {
     throw new VqError('FEATURE_CONFLICT', 'config', `buffers of ${cfg.segments} descriptors need VIRTIO_F_INDIRECT_DESC with a queue of ${cfg.queueSize}, and the device does not offer it`);
@@ -375,8 +384,9 @@ export async function runThreaded(input: RunConfig, hooks: RunHooks = {}): Promi
     steady_buffers_per_s: dm?.steady && dm.steady.ms > 0 ? Math.round((dm.steady.buffers * 1000) / dm.steady.ms) : (elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0),
     progress_buffers_per_s: progressRates(dm?.progress ?? []),
     latency_us: {
-      p50: round(Histogram.quantile(hist, histTotal, 0.5) / 1000, 3),
-      p99: round(Histogram.quantile(hist, histTotal, 0.99) / 1000, 3),
+      // Quantiles to the buckets' precision (two significant digits); the maximum is kept exactly (ns).
+      p50: Histogram.quantileUs(hist, histTotal, 0.5),
+      p99: Histogram.quantileUs(hist, histTotal, 0.99),
       max: round(histMax / 1000, 3),
     },
     check: cfg.check,

@@ -5,11 +5,14 @@
  */
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VqError } from '../errors.js';
-import type { RunConfig } from '../harness/config.js';
+import { checkFormat, formatStamp, VQLAB_VERSION, type FormatStamp } from '../version.js';
+import { fromJsonKeys, toJsonKeys } from '../util/json.js';
+import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
 import { campaignId, expandCampaign, shardRuns, type CampaignSpec, type Shard } from './campaign.js';
 import type { CampaignTask, CampaignTaskResult } from './task.js';
 
@@ -21,8 +24,8 @@ export interface StressOptions {
    * runs only (one thread each) defaults to one per core.
    */
   pairs?: number;
-  /** Directory for failure artifacts. */
-  outDir: string;
+  /** Directory for failure artifacts (created when the first one is written); default: a new one under the system temp directory. */
+  outDir?: string;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number; failures: number; runsPerS: number }) => void;
 }
@@ -36,7 +39,7 @@ export interface StressFailure {
   replay?: string | null;
 }
 
-export interface StressReport {
+export interface StressReport extends Partial<FormatStamp> {
   vqlab_stress: 1;
   campaign_id: string;
   spec: CampaignSpec;
@@ -75,11 +78,9 @@ function hereFile(rel: string[]): string | null {
 }
 
 export function versions(): Record<string, string | number> {
-  const pkgPath = hereFile(['../../../package.json', '../../package.json']);
-  const pkg = pkgPath ? (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version?: string }) : {};
   const pisc = hereFile(['../../../node_modules/piscina/package.json', '../../node_modules/piscina/package.json']);
   return {
-    vqlab: pkg.version ?? 'unknown',
+    vqlab: VQLAB_VERSION,
     node: process.version,
     v8: process.versions.v8,
     piscina: pisc ? (JSON.parse(readFileSync(pisc, 'utf8')) as { version: string }).version : 'unknown',
@@ -103,7 +104,8 @@ export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult,
   const path = join(outDir, `failure-${id}-${String(r.index).padStart(5, '0')}.json`);
   if (r.kind === 'sim') {
     const f = r.sim_failure;
-    writeFileSync(path, JSON.stringify({
+    writeFileSync(path, JSON.stringify(toJsonKeys({
+      ...formatStamp('vqlab-failure'),
       vqlab_artifact: 1,
       vqlab_sim_artifact: 1,
       kind: 'sim-failure',
@@ -122,11 +124,12 @@ export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult,
       steps: f?.steps ?? null,
       preemptions: f?.preemptions ?? null,
       tail: f?.tail ?? [],
-    }, null, 2) + '\n');
+    }), null, 2) + '\n');
     return path;
   }
   const res = r.result;
   const artifact = {
+    ...formatStamp('vqlab-failure'),
     vqlab_artifact: 1,
     kind: 'run-failure',
     campaign_id: id,
@@ -141,7 +144,7 @@ export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult,
     result: res ?? null,
     replay: `vqlab run --from ${path}`,
   };
-  writeFileSync(path, JSON.stringify(artifact, null, 2) + '\n');
+  writeFileSync(path, JSON.stringify(toJsonKeys(artifact), null, 2) + '\n');
   return path;
 }
 
@@ -151,13 +154,17 @@ export function configFromArtifact(path: string): RunConfig {
   try { o = JSON.parse(readFileSync(path, 'utf8')) as { config?: unknown }; } catch (e) {
     throw new VqError('BAD_CONFIG', 'config', `--from ${path}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (o && typeof o === 'object' && (o as { kind?: unknown }).kind === 'sim-failure') {
+  checkFormat(o, ['vqlab-failure', 'vqlab-run'], `--from ${path}`);
+  if (o && typeof o === 'object' && ((o as { kind?: unknown }).kind === 'sim-failure' || (o as { vqlab_sim_artifact?: unknown }).vqlab_sim_artifact !== undefined)) {
     throw new VqError('BAD_CONFIG', 'config', `--from ${path}: a simulator artifact; reproduce it with: vqlab replay ${path}`);
   }
   if (!o || typeof o !== 'object' || !o.config || typeof o.config !== 'object') {
     throw new VqError('BAD_CONFIG', 'config', `--from ${path}: no "config" object (expected a vqlab failure artifact)`);
   }
-  return o.config as RunConfig;
+  // Written in snake_case (queue_size); files from before the key style was fixed: camelCase.
+  // Settings this version no longer has are dropped (the defaults fill what is missing).
+  const cfg = fromJsonKeys<Record<string, unknown>>(o.config);
+  return Object.fromEntries(Object.entries(cfg).filter(([k]) => k in DEFAULT_CONFIG || k === 'plantBug')) as unknown as RunConfig;
 }
 
 export function summarize(report: Omit<StressReport, 'ok' | 'completed' | 'ok_runs' | 'failed_runs' | 'aborted_runs' | 'buffers_total' | 'schedules_total' | 'lost' | 'duplicated' | 'corrupted' | 'runs_per_s'>): StressReport {
@@ -187,6 +194,9 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   const simOnly = runs.length > 0 && runs.every((r) => r.kind === 'sim');
   const pairs = o.pairs ?? (simOnly ? availableParallelism() : defaultPairs());
   const vers = versions();
+  // Created at the first failure: a campaign that passes leaves nothing behind.
+  let outDir = o.outDir;
+  const artifactDir = (): string => (outDir ??= mkdtempSync(join(tmpdir(), 'vqlab-stress-')));
   const abort = new SharedArrayBuffer(4);
   const flag = new Int32Array(abort);
   const onAbort = (): void => { Atomics.store(flag, 0, 1); };
@@ -205,7 +215,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
       done++;
       if (!r.ok && !r.aborted) {
         let artifact: string | null = null;
-        try { artifact = writeArtifact(o.outDir, id, r, run.kind === 'threaded' ? run.cfg : null, vers); } catch (e) {
+        try { artifact = writeArtifact(artifactDir(), id, r, run.kind === 'threaded' ? run.cfg : null, vers); } catch (e) {
           r.error = `${r.error ?? ''} (artifact not written: ${(e as Error).message})`;
         }
         failures.push({ index: r.index, key: r.key, code: r.code, artifact, ...(r.kind === 'sim' ? { replay: r.sim_failure?.replay ?? null } : {}) });
@@ -222,7 +232,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   results.sort((a, b) => a.index - b.index);
   failures.sort((a, b) => a.index - b.index);
   return summarize({
-    vqlab_stress: 1, campaign_id: id, spec: o.spec, shard: o.shard ?? null, versions: vers, pool_pairs: pairs,
+    ...formatStamp('vqlab-stress'), vqlab_stress: 1, campaign_id: id, spec: o.spec, shard: o.shard ?? null, versions: vers, pool_pairs: pairs,
     runs_total: all.length, runs_planned: runs.length, skipped, elapsed_ms: Math.round(performance.now() - t0),
     interrupted: Atomics.load(flag, 0) !== 0, failures, results,
   });
@@ -232,6 +242,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
 export function mergeReports(reports: StressReport[]): StressReport {
   if (reports.length === 0) throw new VqError('BAD_CONFIG', 'config', 'stress merge needs at least one report');
   const id = reports[0].campaign_id;
+  reports.forEach((r, i) => checkFormat(r, ['vqlab-stress'], `stress merge: report ${i + 1}`));
   for (const r of reports) {
     if (r?.vqlab_stress !== 1 || !Array.isArray(r.results)) throw new VqError('BAD_CONFIG', 'config', 'stress merge: an input is not a `vqlab stress --json` report');
     if (r.campaign_id !== id) throw new VqError('BAD_CONFIG', 'config', `stress merge: reports from different campaigns (${id} and ${r.campaign_id})`);
@@ -246,7 +257,7 @@ export function mergeReports(reports: StressReport[]): StressReport {
   results.sort((a, b) => a.index - b.index);
   const shards = reports.flatMap((r) => (r.shard ? [r.shard] : r.shards_merged ?? []));
   return summarize({
-    vqlab_stress: 1, campaign_id: id, spec: reports[0].spec, shard: null, shards_merged: shards, versions: reports[0].versions,
+    ...formatStamp('vqlab-stress'), vqlab_stress: 1, campaign_id: id, spec: reports[0].spec, shard: null, shards_merged: shards, versions: reports[0].versions,
     pool_pairs: Math.max(...reports.map((r) => r.pool_pairs)), runs_total: reports[0].runs_total,
     runs_planned: reports.reduce((a, r) => a + r.runs_planned, 0), skipped: reports[0].skipped,
     elapsed_ms: Math.max(...reports.map((r) => r.elapsed_ms)), interrupted: reports.some((r) => r.interrupted),

@@ -14,6 +14,7 @@
  * own (the driver's rounds have only kick instants). Bounded: the last `maxEvents` trace events are
  * kept (a sliding window), and the metadata says how many were dropped.
  */
+import { toJsonKeys } from '../util/json.js';
 import { availRunOf, EV_AVAIL, EV_CORRUPT, EV_FAULT, EV_FLUSH_BIT, EV_IRQ, EV_KICK, EV_LOST_WAKEUP, EV_RECLAIM, EV_RECLAIM_SINGLES, EV_RESOLVE, EV_TIME, EV_USED } from '../check/events.js';
 
 export interface TraceEvent {
@@ -242,6 +243,7 @@ export class TraceBuilder {
       if (e.ph === 'i' && e.cat === 'notify') { const k = `${e.tid}/${e.name}/${e.ts}`; if (bound.has(k)) return false; bound.add(k); }
       return true;
     });
-    return { traceEvents: out, displayTimeUnit: 'ns', metadata: { ...this.meta, dropped_events: this.dropped, window: this.ring.length } };
+    // traceEvents and displayTimeUnit are the Trace Event format's own names; vqlab's metadata is snake_case like all its JSON.
+    return { traceEvents: out, displayTimeUnit: 'ns', metadata: toJsonKeys({ ...this.meta, dropped_events: this.dropped, window: this.ring.length }) as Record<string, unknown> };
   }
 }

@@ -48,6 +48,14 @@ export class Histogram {
     return (SUB + m) * 2 ** (e - SUB_BITS);
   }
 
+  /**
+   * Quantile q in µs, to the precision the buckets have: a sample is known to within its bucket,
+   * 1/16 of its power of two (~6 %), so two significant digits; more would print noise.
+   */
+  static quantileUs(counts: ArrayLike<number>, total: number, q: number): number {
+    return toHistogramPrecision(Histogram.quantile(counts, total, q) / 1000);
+  }
+
   static quantile(counts: ArrayLike<number>, total: number, q: number): number {
     if (total === 0) return 0;
     const target = Math.max(1, Math.ceil(q * total));
@@ -58,4 +66,12 @@ export class Histogram {
     }
     return Histogram.bucketValue(counts.length - 1);
   }
+}
+
+/** Significant digits a bucket value carries: SUB = 16 sub-buckets per power of two resolve ~6 %. */
+export const HISTOGRAM_DIGITS = 2;
+
+/** x rounded to the histogram's precision (two significant digits). */
+export function toHistogramPrecision(x: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(HISTOGRAM_DIGITS));
 }
