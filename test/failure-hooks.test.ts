@@ -11,6 +11,9 @@ import { DEFAULT_CONFIG, type RunConfig, type TestHooks } from '../src/harness/c
 // figure to report, never a test's to race.
 const base: RunConfig = { ...DEFAULT_CONFIG, order: 'partial', faultRate: 0.01, buffers: 50_000_000, timeoutS: 60, stallTimeoutMs: 400, eventLogRecords: 1 << 14 };
 const HANG_MS = 30_000;
+// Where a death, not a stall, is the expected end: a stall bound no descheduled side reaches on a
+// loaded machine (400 ms could, and the run would end as STALL before the hook fired).
+const NO_FALSE_STALL: Partial<RunConfig> = { stallTimeoutMs: 20_000 };
 
 async function timed(h: TestHooks, over: Partial<RunConfig> = {}): Promise<{ r: RunResult; ms: number }> {
   const t0 = performance.now();
@@ -34,7 +37,7 @@ function expectReport(r: RunResult): void {
 describe('worker failures in vqlab\'s own sides end the run within the bound, with a report', () => {
   for (const side of ['driver', 'device'] as const) {
     it(`${side} throws → WORKER_DIED from the ${side}, its message and its ring state`, async () => {
-      const { r, ms } = await timed({ side, fault: 'throw', afterBuffers: 5000 });
+      const { r, ms } = await timed({ side, fault: 'throw', afterBuffers: 5000 }, NO_FALSE_STALL);
       expectReport(r);
       expect(r.failure!.code).toBe('WORKER_DIED');
       expect(r.failure!.side).toBe(side);
@@ -44,7 +47,7 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
       expect(ms).toBeLessThan(HANG_MS);
     });
     it(`${side} worker exits → WORKER_DIED with the exit code`, async () => {
-      const { r, ms } = await timed({ side, fault: 'exit', afterBuffers: 5000, exitCode: 9 });
+      const { r, ms } = await timed({ side, fault: 'exit', afterBuffers: 5000, exitCode: 9 }, NO_FALSE_STALL);
       expectReport(r);
       expect(r.failure!.code).toBe('WORKER_DIED');
       expect(r.failure!.details).toMatchObject({ exitCode: 9 });
@@ -71,13 +74,13 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
     });
   }
   it('a hook set to fire before any work fails the run at once (device throws on its first step)', async () => {
-    const { r } = await timed({ side: 'device', fault: 'throw', afterBuffers: 0 });
+    const { r } = await timed({ side: 'device', fault: 'throw', afterBuffers: 0 }, NO_FALSE_STALL);
     expectReport(r);
     expect(r.failure!.code).toBe('WORKER_DIED');
   });
   // The live checker's own thread: a dead or deaf checker ends the run too, never a hang.
   it('checker thread throws → CHECKER_DIED from the harness, both sides stopped', async () => {
-    const { r, ms } = await timed({ side: 'checker', fault: 'throw', afterBuffers: 2000 });
+    const { r, ms } = await timed({ side: 'checker', fault: 'throw', afterBuffers: 2000 }, NO_FALSE_STALL);
     expectReport(r);
     expect(r.failure!.code).toBe('CHECKER_DIED');
     expect(r.failure!.message).toMatch(/test hook: checker thread throws/);
@@ -85,7 +88,7 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
     expect(ms).toBeLessThan(HANG_MS);
   });
   it('checker thread exits → CHECKER_DIED with the exit code in the message', async () => {
-    const { r, ms } = await timed({ side: 'checker', fault: 'exit', afterBuffers: 2000, exitCode: 7 });
+    const { r, ms } = await timed({ side: 'checker', fault: 'exit', afterBuffers: 2000, exitCode: 7 }, NO_FALSE_STALL);
     expectReport(r);
     expect(r.failure!.code).toBe('CHECKER_DIED');
     expect(r.failure!.message).toMatch(/code 7/);

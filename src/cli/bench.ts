@@ -100,6 +100,7 @@ export function benchCommand(): Command {
     .option('--quick', 'a CI-sized subset (under a minute)')
     .option('--repeat <n>', 'runs per cell (medians and min–max are reported)', intArg('--repeat', 1, 100))
     .option('--buffers <n>', 'buffers per run', intArg('--buffers', 1000, Number.MAX_SAFE_INTEGER))
+    .option('--peer-messages <n>', 'messages per peer run (ping-pong: a twentieth as many round trips)', intArg('--peer-messages', 1000, Number.MAX_SAFE_INTEGER))
     .option('--seed <n>', 'seed (run k of a cell uses seed + k)', intArg('--seed', 0, 0xffffffff), 1)
     .option('--json', 'print the whole report as JSON')
     .option('--quiet', 'no progress output on stderr')
@@ -157,7 +158,7 @@ export function benchCommand(): Command {
 }
 
 interface BenchOptions {
-  quick: boolean; quiet: boolean; repeat?: number; buffers?: number; seed: number; json: boolean; out: string; chart: string[]; from?: string;
+  quick: boolean; quiet: boolean; repeat?: number; buffers?: number; peerMessages?: number; seed: number; json: boolean; out: string; chart: string[]; from?: string;
   rings?: BenchPlan['rings']; orders?: BenchPlan['orders']; faultRates?: number[]; faultLatenciesUs?: number[]; queueSizes?: number[]; notify?: BenchPlan['notify'];
 }
 
@@ -166,6 +167,7 @@ function planOf(o: BenchOptions): BenchPlan {
   const plan: BenchPlan = { ...(o.quick ? QUICK_PLAN : FULL_PLAN), seed: o.seed };
   if (o.repeat !== undefined) plan.repeat = o.repeat;
   if (o.buffers !== undefined) plan.buffers = o.buffers;
+  if (o.peerMessages !== undefined) plan.peerMessages = o.peerMessages;
   if (o.rings) plan.rings = o.rings;
   if (o.orders) plan.orders = o.orders;
   if (o.faultRates) plan.faultRates = o.faultRates;
