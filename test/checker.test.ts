@@ -77,7 +77,7 @@ describe('vqlab check (CLI)', () => {
     const t = JSON.stringify({ ring: 'packed', order: 'partial', queue_size: 3, avail: [10, 11], used: [{ id: 11, len: 1 }, { id: 10, len: 1, flush: true }] });
     expect(JSON.parse(execFileSync('node', [bin, 'check'], { input: t, encoding: 'utf8' }))).toMatchObject({ ok: true });
     const l = JSON.parse(execFileSync('node', [bin, 'layout', '--ring', 'packed', '--queue-size', '257', '--json'], { encoding: 'utf8' }));
-    expect(l).toMatchObject({ ring: 'packed', queueSize: 257, desc: { offset: 0, size: 4112 }, driverEvent: { offset: 4112, size: 4 }, deviceEvent: { offset: 4116, size: 4 } });
+    expect(l).toMatchObject({ ring: 'packed', queue_size: 257, desc: { offset: 0, size: 4112 }, driver_event: { offset: 4112, size: 4 }, device_event: { offset: 4116, size: 4 } });
     const sl = JSON.parse(execFileSync('node', [bin, 'layout', '--ring', 'split', '--queue-size', '256', '--json'], { encoding: 'utf8' }));
     expect(sl.used).toEqual({ offset: 4616, size: 2054 });
   });
