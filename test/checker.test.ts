@@ -66,16 +66,16 @@ describe('vqlab check (CLI)', () => {
   const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
   it('prints ok/first_bad/rule and exits 0 or 1', () => {
     const good = JSON.stringify(split('partial', [0, 1, 2], [{ id: 1 }, { id: 0, flush: true }, { id: 2, flush: true }]));
-    const out = JSON.parse(execFileSync('node', [bin, 'check'], { input: good, encoding: 'utf8' }));
+    const out = JSON.parse(execFileSync('node', [bin, 'check', '--json'], { input: good, encoding: 'utf8' }));
     expect(out).toMatchObject({ ok: true, first_bad: null, rule: 'ok' });
     const bad = JSON.stringify(split('partial', [0, 1, 2], [{ id: 1 }, { id: 2, flush: true }]));
-    const r = spawnSync('node', [bin, 'check'], { input: bad, encoding: 'utf8' });
+    const r = spawnSync('node', [bin, 'check', '--json'], { input: bad, encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, first_bad: 1, rule: 'USED_FLUSH_WITH_HOLE' });
   });
   it('packed traces and vqlab layout --ring packed --json', () => {
     const t = JSON.stringify({ ring: 'packed', order: 'partial', queue_size: 3, avail: [10, 11], used: [{ id: 11, len: 1 }, { id: 10, len: 1, flush: true }] });
-    expect(JSON.parse(execFileSync('node', [bin, 'check'], { input: t, encoding: 'utf8' }))).toMatchObject({ ok: true });
+    expect(JSON.parse(execFileSync('node', [bin, 'check', '--json'], { input: t, encoding: 'utf8' }))).toMatchObject({ ok: true });
     const l = JSON.parse(execFileSync('node', [bin, 'layout', '--ring', 'packed', '--queue-size', '257', '--json'], { encoding: 'utf8' }));
     expect(l).toMatchObject({ ring: 'packed', queue_size: 257, desc: { offset: 0, size: 4112 }, driver_event: { offset: 4112, size: 4 }, device_event: { offset: 4116, size: 4 } });
     const sl = JSON.parse(execFileSync('node', [bin, 'layout', '--ring', 'split', '--queue-size', '256', '--json'], { encoding: 'utf8' }));

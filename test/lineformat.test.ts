@@ -51,7 +51,7 @@ describe('line-format traces', () => {
     const root = new URL('..', import.meta.url).pathname;
     const lines = execFileSync('node', [`${root}examples/qemu-trace-to-vqlab.mjs`, `${root}examples/qemu-sample.log`, '--queue-size', '4'], { encoding: 'utf8' });
     expect(checkTrace(parseLineTrace(lines))).toMatchObject({ ok: true, used_entries: 4 });
-    const out = execFileSync('node', [`${root}bin/vqlab.js`, 'check', '--format', 'lines'], { input: lines, encoding: 'utf8' });
+    const out = execFileSync('node', [`${root}bin/vqlab.js`, 'check', '--format', 'lines', '--json'], { input: lines, encoding: 'utf8' });
     expect(JSON.parse(out)).toMatchObject({ ok: true, rule: 'ok' });
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkTrace, type TraceInput } from '../src/check/checker.js';
 import { formatLineTrace, parseLineTrace } from '../src/check/lineformat.js';
 import { parseTrace } from '../src/cli/check.js';
@@ -51,7 +54,7 @@ describe('check: the window is a span, not a count', () => {
     expect(r.message).toMatch(/id 12 .*2 buffers are outstanding.*queue size 2/);
     // The interleaving given: the third buffer came before any entry.
     expect(checkTrace(json({ ring: 'packed', order: 'none', queue_size: 2, avail: [10, 11, 12], used: [{ id: 10 }, { id: 12 }], avail_before: [3, 3] })))
-      .toMatchObject({ ok: false, rule: 'AVAIL_OVER_QUEUE_SIZE' });
+      .toMatchObject({ ok: false, rule: 'AVAIL_OVER_QUEUE_SIZE', first_bad: 0 });
   });
 });
 
@@ -118,7 +121,7 @@ describe('vqlab check CLI: new trace shapes', () => {
   const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
   it('accepts avail objects and an order list, and rejects malformed ones with exit 2', () => {
     const good = JSON.stringify({ ring: 'split', order: ['in-order', 'partial'], queue_size: 4, avail: [{ id: 0, capacity: 8 }, 1], used: [{ id: 1, len: 8, flush: true }] });
-    const r = spawnSync('node', [bin, 'check'], { input: good, encoding: 'utf8' });
+    const r = spawnSync('node', [bin, 'check', '--json'], { input: good, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, buffers_used: 2 });
     for (const bad of [
@@ -174,5 +177,56 @@ describe('check: numeric used flags, as each ring defines them', () => {
     expect(() => j('packed', 'partial', { flags: 0x10000 })).toThrow(/flags must be/);
     const t = j('packed', 'partial', { len: 3, flags: 0x808a });
     expect(parseLineTrace(formatLineTrace(t))).toEqual(t);
+  });
+});
+
+describe('vqlab check CLI: input, output and exit codes', () => {
+  const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+  const run = (args: string[], input?: string) => spawnSync('node', [bin, 'check', ...args], { input: input ?? '', encoding: 'utf8' });
+  const good = JSON.stringify({ ring: 'split', order: 'partial', queue_size: 8, avail: [0, 1, 2], used: [{ id: 1 }, { id: 0, flush: true }, { id: 2, flush: true }] });
+  const bad = 'ring split\norder none\nqueue_size 4\navail 0 100\nused 0 200 -\n';
+  it('a short summary by default, JSON with --json; exit 0, 1', () => {
+    const r = run([], good);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('ok: 3 used entries, 3 buffers used, 0 batched entries, 2 flushes\n');
+    const v = run([], bad);
+    expect(v.status).toBe(1);
+    expect(v.stdout).toMatch(/^violation USED_BAD_LEN at used entry 0: used len 200 exceeds writable capacity 100 of id 0\n/);
+    const j = run(['--json'], bad);
+    expect(j.status).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, first_bad: 0, rule: 'USED_BAD_LEN' });
+  });
+  it('"-" reads stdin; a file argument reads the file', () => {
+    expect(run(['-', '--json'], good).status).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'vqlab-check-'));
+    try {
+      writeFileSync(join(dir, 't.trace'), bad);
+      const r = run([join(dir, 't.trace')]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/USED_BAD_LEN/);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+  it('bad input: exit 2 with one clear line (an array, a newer format_version, an unknown field)', () => {
+    const cases: [string, RegExp][] = [
+      [`[${good}]`, /^vqlab: stdin: expected one JSON object \(a trace\), got an array$/],
+      [JSON.stringify({ ...JSON.parse(good), format_version: 2 }), /"format_version" 2 is newer than this vqlab reads \(1\)/],
+      [JSON.stringify({ ...JSON.parse(good), avail_befor: [] }), /unknown field "avail_befor"/],
+      ['format_version 9\nring split\n', /format_version 9 is newer/],
+    ];
+    for (const [input, msg] of cases) {
+      const r = run([], input);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(msg);
+    }
+  });
+  const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasScript)('a hint on stderr when stdin is a terminal (and none when it is not)', () => {
+    // script(1) gives the command a terminal; ^D ends the input as a user would.
+    const r = spawnSync('script', ['-qec', `node ${bin} check`, '/dev/null'], { input: `${good}\n\u0004`, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toMatch(/reading a trace from stdin \(end it with Ctrl-D/);
+    expect(r.stdout).toMatch(/ok: 3 used entries/);
+    expect(run([], good).stderr).toBe('');
   });
 });

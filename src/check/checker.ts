@@ -279,8 +279,11 @@ export class Checker {
     return this.used(id, len, flush);
   }
 
-  /** Ingest avail events until `count` have been (a trace's interleaving: made available before the next entry). */
-  ingestUpTo(count: number): void {
+  /**
+   * Ingest avail events until `count` have been (a trace's interleaving: made available before the
+   * next entry, whose index a violation found here names).
+   */
+  ingestUpTo(count: number, entry: number | null = null): void {
     this.ingestLimit = count;
     let m = count - this.ingested;
     if (m > this.pendCount) m = this.pendCount;
@@ -289,7 +292,7 @@ export class Checker {
     if (m <= 0) return;
     try { this.ingestN(m); } catch (e) {
       if (!isVqError(e)) throw e;
-      this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), null, null);
+      this.violate(e.code, e.message.replace(/^[A-Z_]+: /, ''), entry, (e.details.id as number | undefined) ?? null);
       this.failed = true;
     }
   }
@@ -433,7 +436,7 @@ export function checkTrace(t: TraceInput): CheckResult {
   }
   for (let i = 0; i < t.used.length; i++) {
     const u = t.used[i];
-    if (t.avail_before) c.ingestUpTo(t.avail_before[i]);
+    if (t.avail_before) c.ingestUpTo(t.avail_before[i], i);
     if (!c.ok) break;
     const ok = u.flags !== undefined ? c.usedWithFlags(u.id, u.len ?? 0, u.flags) : c.used(u.id, u.len ?? 0, u.flush === true);
     if (!ok) break;
