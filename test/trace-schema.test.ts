@@ -16,6 +16,7 @@ const base = { ring: 'split', order: 'partial', queue_size: 8, avail: [0, 1, 2],
 const good: unknown[] = [
   base,
   { ...base, format_version: TRACE_FORMAT_VERSION },
+  { format: 'vqlab-trace', format_version: TRACE_FORMAT_VERSION, vqlab_version: '0.1.0', ...base },
   { ...base, order: 'in-order,partial' }, { ...base, order: 'partial,in-order' }, { ...base, order: ['in-order', 'partial'] }, { ...base, order: ['none'] },
   { ...base, order: 'none', used: [{ id: 1, len: 4, flags: 0 }] },
   { ...base, ring: 'packed', queue_size: 3, avail: [900, 7, 65535], used: [{ id: 7 }, { id: 900, flags: 0x808a, flush: true }] },
@@ -39,6 +40,7 @@ const bad: unknown[] = [
   { ...base, complete: 'yes' }, { ...base, avail_before: [-1, 0] }, { ...base, avail_before: 'x' },
   { ...base, format_version: TRACE_FORMAT_VERSION + 1 }, { ...base, format_version: 0 }, { ...base, format_version: '1' },
   { ...base, extra: true }, { ...base, meta: 'a string' },
+  { ...base, format: 'vqlab-run' }, { ...base, format: 'vqlab-trace', vqlab_version: 1 },
 ];
 // What a schema cannot say (arithmetic across fields): vqlab refuses these, the schema accepts them.
 const beyondSchema: unknown[] = [

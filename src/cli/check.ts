@@ -9,7 +9,7 @@ import { EXIT_OK, EXIT_VIOLATION, printJson, UsageError } from './common.js';
 
 // The JSON trace's fields (schema/trace.schema.json; docs/trace-format.md). An unknown field is
 // refused rather than ignored: a misspelt "avail_before" would otherwise silently change the verdict.
-const TOP_FIELDS = new Set(['format_version', 'ring', 'order', 'queue_size', 'avail', 'used', 'capacity', 'complete', 'avail_before', 'meta']);
+const TOP_FIELDS = new Set(['format', 'format_version', 'vqlab_version', 'ring', 'order', 'queue_size', 'avail', 'used', 'capacity', 'complete', 'avail_before', 'meta']);
 const AVAIL_FIELDS = new Set(['id', 'capacity']);
 const USED_FIELDS = new Set(['id', 'len', 'flush', 'flags']);
 const ORDER_STRINGS = new Set(['none', 'in-order', 'partial', 'in-order,partial', 'partial,in-order']);
@@ -32,7 +32,9 @@ export function parseTrace(text: string, source: string): TraceInput {
   const bad = (what: string): UsageError => new UsageError(`${source}: ${what}`);
   if (!isObject(t)) throw bad(`expected one JSON object (a trace), got ${Array.isArray(t) ? 'an array' : t === null ? 'null' : typeof t}`);
   const o = t;
-  // The version first: a newer trace may not have the shape this version knows.
+  // The stamp and the version first: a newer trace may not have the shape this version knows.
+  if (o.format !== undefined && o.format !== 'vqlab-trace') throw bad(`"format" is ${JSON.stringify(o.format)}: not a trace (a trace's "format", when given, is "vqlab-trace")`);
+  if (o.vqlab_version !== undefined && typeof o.vqlab_version !== 'string') throw bad('"vqlab_version" must be a string');
   if (o.format_version !== undefined) {
     const v = o.format_version;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('"format_version" must be a positive integer');
