@@ -78,6 +78,11 @@ describe('both ordering features negotiated (in-order,partial) in the simulator'
     expect(decodeReplay(r.replay!).config.order).toBe('in-order,partial');
     expect(replay(r.replay!).violation?.rule).toBe(r.violation?.rule);
   });
+  it('a bug that needs IN_ORDER keeps both features when both are asked for; one that needs PARTIAL_ORDER alone gets it', () => {
+    expect(configFor({ ...DEFAULT_SIM, order: 'in-order,partial', bug: 'batch-off-by-one' }).order).toBe('in-order,partial');
+    expect(configFor({ ...DEFAULT_SIM, order: 'none', bug: 'batch-off-by-one' }).order).toBe('in-order');
+    expect(configFor({ ...DEFAULT_SIM, order: 'in-order,partial', bug: 'flush-with-hole' }).order).toBe('partial');
+  });
 });
 
 describe('replay and shrinking', () => {

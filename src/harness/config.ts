@@ -178,6 +178,8 @@ export function validateConfig(c: RunConfig, naming: FieldNaming = 'api'): RunCo
   if (!Number.isInteger(c.queueSize)) bad(`${n('queueSize')} must be an integer, got ${String(c.queueSize)}`, 'queueSize');
   if (c.ring === 'split') checkSplitQueueSize(c.queueSize); else checkPackedQueueSize(c.queueSize);
   if (!Number.isInteger(c.buffers) || c.buffers < 1 || c.buffers > Number.MAX_SAFE_INTEGER) bad(`${n('buffers')} must be a positive integer, got ${c.buffers}`, 'buffers');
+  // These bounds keep a buffer below 2^30 bytes: far inside the 2^32 a chain may hold (2.7.5.2),
+  // so the driver's capacity (segments x bytes) is exact in the tracker's Uint32Array and in st32.
   intIn('segments', 1, 1024);
   intIn('segmentBytes', 1, 1 << 20);
   if (!(c.faultRate >= 0 && c.faultRate <= 1)) bad(`${n('faultRate')} must be in [0, 1], got ${c.faultRate}`, 'faultRate');

@@ -365,7 +365,9 @@ export function replay(s: string | { config: SimConfig; choices: number[] }): Si
 export function configFor(base: SimConfig): SimConfig {
   const b = base.bug ? bugByName(base.bug) : undefined;
   if (!b) return base;
-  return { ...base, ring: b.needs.ring ?? base.ring, order: b.needs.order ?? base.order, notify: b.needs.notify ?? base.notify, eventIdx: b.needs.eventIdx ?? base.eventIdx };
+  // A bug that needs IN_ORDER shows under both ordering features too (IN_ORDER's rules hold).
+  const order = b.needs.order === undefined || (b.needs.order === 'in-order' && base.order === 'in-order,partial') ? base.order : b.needs.order;
+  return { ...base, ring: b.needs.ring ?? base.ring, order, notify: b.needs.notify ?? base.notify, eventIdx: b.needs.eventIdx ?? base.eventIdx };
 }
 
 export interface ExploreResult {
