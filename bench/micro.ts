@@ -3,13 +3,16 @@
  * in ns per buffer: driver add + publish, device pop + process + use, driver reclaim (each timed
  * alone, through bench/rig.ts: vqlab's own sides over real AtomicsMemory). Each tinybench task is
  * one round of a batch; live checker off (nothing drains the logs in one thread), data patterns on.
- *   npm run bench:micro            (or: node dist/bench/micro.js --json)
+ *   npm run bench:micro            (or: node dist/bench/micro.js [--json] [--time-ms MS], MS per task, default 300)
  */
 import { Bench } from 'tinybench';
 import { Rig } from './rig.js';
 
 const json = process.argv.includes('--json');
-const bench = new Bench({ time: 300, warmup: true, warmupTime: 100 });
+const timeArg = process.argv.indexOf('--time-ms');
+const timeMs = timeArg > 0 ? Number(process.argv[timeArg + 1]) : 300;
+if (!(timeMs > 0)) { process.stderr.write('usage: node dist/bench/micro.js [--json] [--time-ms MS > 0]\n'); process.exit(2); }
+const bench = new Bench({ time: timeMs, warmup: true, warmupTime: Math.min(100, timeMs) });
 const shares = new Map<string, { add: number; dev: number; reclaim: number; buffers: number }>();
 for (const ring of ['split', 'packed'] as const) {
   for (const order of ['none', 'in-order', 'partial'] as const) {

@@ -54,8 +54,7 @@ export class Rig {
   }
   /**
    * Rounds for `ms` milliseconds, each phase timed alone: ns per buffer completed of driver add +
-   * publish, device pop + use, driver reclaim and the checker's drain (scripts/rig-cost.mjs,
-   * scripts/ab-rig.mjs).
+   * publish, device pop + use, driver reclaim and the checker's drain (scripts/rig-cost.mjs).
    */
   timeSlice(ms: number): { add: number; device: number; reclaim: number; checker: number } {
     let n = 0, tAdd = 0, tDevice = 0, tReclaim = 0, tCheck = 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Measures the planted-bug catalogue for the README: for each bug, every strategy (random, PCT,
+// Measures the planted-bug catalogue (docs/races.md): for each bug, every strategy (random, PCT,
 // exhaustive) under every memory model in the simulator (schedules to the first violation, time),
 // and the detection rate of the same bug wrapped around the REAL memory layer in two worker threads.
-// Usage: node scripts/bug-catalogue.mjs [--real-runs N] [--budget-s S] [--json]   (or --table-from saved.json)
+// Usage: node scripts/bug-catalogue.mjs [--real-runs N] [--budget-s S] [--bugs a,b] [--json]   (or --table-from saved.json)
 import { explore, configFor, DEFAULT_SIM } from '../dist/src/sim/sim.js';
 import { BUGS } from '../dist/src/sim/bugs.js';
 import { runThreaded } from '../dist/src/harness/run.js';
@@ -13,9 +13,16 @@ const realRuns = arg('--real-runs', 10);
 const budgetMs = arg('--budget-s', 10) * 1000;
 const json = process.argv.includes('--json');
 const fromIdx = process.argv.indexOf('--table-from');
+const bugsIdx = process.argv.indexOf('--bugs');
+const only = bugsIdx > 0 ? String(process.argv[bugsIdx + 1] ?? '').split(',') : null;
+const unknown = (only ?? []).filter((n) => !BUGS.some((b) => b.name === n));
+if (!(realRuns >= 0) || !(budgetMs > 0) || unknown.length) {
+  console.error(`usage: node scripts/bug-catalogue.mjs [--real-runs N] [--budget-s S] [--bugs a,b] [--json]${unknown.length ? ` (no planted bug ${unknown.join(', ')})` : ''}`);
+  process.exit(2);
+}
 const rows = [];
 if (fromIdx > 0) rows.push(...JSON.parse((await import('node:fs')).readFileSync(process.argv[fromIdx + 1], 'utf8')).rows);
-for (const b of fromIdx > 0 ? [] : BUGS) {
+for (const b of fromIdx > 0 ? [] : BUGS.filter((x) => !only || only.includes(x.name))) {
   const sim = {};
   for (const model of ['sc', 'tso', 'relaxed']) for (const strategy of ['random', 'pct', 'exhaustive']) {
     const base = configFor({ ...DEFAULT_SIM, bug: b.name, model, strategy, ...(strategy === 'exhaustive' ? { queueSize: 2, buffers: 3, faultRate: b.name === 'flush-with-hole' ? 0.5 : 0 } : {}) });

@@ -7,8 +7,11 @@
 // e.g. node scripts/interleaved.mjs 8 '{}' /tmp/before /tmp/after    (split IN_ORDER, no faults, 3 M buffers)
 // Defaults under the overrides: vqlab's run defaults with order in-order, fault rate 0, 3 000 000 buffers.
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 
-const [, , nArg, overArg, ...dirs] = process.argv;
+const [, , nArg, overArg, ...dirArgs] = process.argv;
+// Checkouts are paths as the user typed them: relative to the working directory, not to this script.
+const dirs = dirArgs.map((d) => resolve(d));
 if (process.env.VQ_INTERLEAVED_CHILD) {
   const [dir, over] = [process.env.VQ_INTERLEAVED_CHILD, JSON.parse(process.env.VQ_OVER)];
   const { runThreaded } = await import(`${dir}/dist/src/harness/run.js`);
@@ -31,4 +34,4 @@ for (let i = 0; i < n; i++) {
   });
 }
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-dirs.forEach((d, j) => console.log(`${d.padEnd(24)} median ${median(runs[j]).toFixed(2)} M/s   runs ${runs[j].map((x) => x.toFixed(2)).join(' ')}   p99 median ${median(p99s[j])} µs`));
+dirs.forEach((d, j) => console.log(`${dirArgs[j].padEnd(24)} median ${median(runs[j]).toFixed(2)} M/s   runs ${runs[j].map((x) => x.toFixed(2)).join(' ')}   p99 median ${median(p99s[j])} µs`));

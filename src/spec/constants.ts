@@ -1,7 +1,7 @@
 /**
  * Virtio constants vqlab implements: feature bits, descriptor and ring flags, struct sizes.
  * Source: virtio 1.x "Virtqueues", "Split Virtqueues", "Packed Virtqueues", "Reserved Feature Bits",
- * plus the VIRTIO_F_PARTIAL_ORDER proposal (shared/seed/partial-order-rfc.txt). No behaviour here.
+ * plus the VIRTIO_F_PARTIAL_ORDER proposal (how vqlab reads it: docs/interpretations.md). No behaviour here.
  */
 
 // --- Feature bits (spec 6 "Reserved Feature Bits") -------------------------------------------

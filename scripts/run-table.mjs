@@ -1,22 +1,31 @@
 #!/usr/bin/env node
-// Measure the README's "vqlab run --json" table: every ordering at fault rates 0 and 0.01, for each
-// ring given (default split), each row with the exact command that produced it. Prints markdown.
-//   node scripts/readme-runs.mjs [--rings split,packed] [--buffers N] [--repeat K]
+// The "vqlab run --json" table of docs/benchmarks.md: every ordering at fault rates 0 and 0.01, for
+// each ring given (default split), each row with the exact command that produced it, and the
+// commit, machine and Node it ran on. Prints markdown.
+//   npm run build && node scripts/run-table.mjs [--rings split,packed] [--buffers N] [--repeat K]
+//       [--orders none,in-order,partial] [--fault-rates 0,0.01]
 // With --repeat K each row is the median (by buffers/s) of K runs.
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { machine } from './lib/machine.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
 const rings = opt('--rings', 'split').split(',');
 const buffers = opt('--buffers', '1000000');
 const repeat = Number(opt('--repeat', '3'));
+const orders = opt('--orders', 'none,in-order,partial').split(',');
+const rates = opt('--fault-rates', '0,0.01').split(',');
 const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+if (!(Number(buffers) >= 1) || !(repeat >= 1) || rings.some((r) => r !== 'split' && r !== 'packed')
+  || orders.some((o) => !['none', 'in-order', 'partial'].includes(o)) || rates.some((p) => !(Number(p) >= 0 && Number(p) <= 1))) {
+  console.error('usage: node scripts/run-table.mjs [--rings split,packed] [--buffers N ≥ 1] [--repeat K ≥ 1] [--orders none,in-order,partial] [--fault-rates 0,0.01]');
+  process.exit(2);
+}
 
 const rows = [];
 for (const ring of rings) {
-  for (const rate of ['0', '0.01']) {
-    for (const order of ['none', 'in-order', 'partial']) {
+  for (const rate of rates) {
+    for (const order of orders) {
       const cmd = ['run', '--ring', ring, '--order', order, '--fault-rate', rate, '--buffers', buffers, '--json'];
       const runs = [];
       for (let k = 0; k < repeat; k++) {
@@ -32,7 +41,7 @@ for (const ring of rings) {
   }
 }
 const M = (x) => (x / 1e6).toFixed(2);
-console.log(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0].model.trim()}, Node ${process.version}; median of ${repeat} runs (min–max in brackets).\n`);
+console.log(`Measured at ${machine()}; median of ${repeat} runs (min–max in brackets).\n`);
 console.log('| ring | order | fault rate | M buffers/s | p50 µs | p99 µs | used entries / buffer | FLUSH | faults | stall ms | violations | command |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { cmd, r, spread } of rows) {

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Every script in scripts/, every file in examples/ and every npm script runs here with tiny
+// arguments (after `npm run build`), or the test says it is missing from the table below: a new
+// script cannot go untested, and one that no longer runs (as one did once, dying on a freed id) fails CI.
+// Smoke runs assert that the script ran to its end and printed its kind of output, never a figure.
+const repo = new URL('..', import.meta.url).pathname;
+const bin = join(repo, 'bin', 'vqlab.js');
+
+interface Smoke {
+  /** node's arguments, run in the repository's root (for scripts/: the script's own arguments). */
+  args: string[];
+  /** The exit status expected (0 unless the point is a failure). */
+  status?: number;
+  /** What stdout must show. */
+  stdout: RegExp;
+}
+
+/** scripts/*.mjs: each script's smoke run. */
+const SCRIPTS: Record<string, Smoke> = {
+  'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },
+  'bug-catalogue.mjs': { args: ['--bugs', 'flush-with-hole', '--real-runs', '1', '--budget-s', '0.2'], stdout: /^\| flush-with-hole \| [a-z, ]+ \| .* \| \d+\/1 .*\|$/m },
+  'failure-bounds.mjs': { args: ['--repeats', '1', '--stall-ms', '300', '--cases', 'driver-throw,sigint'], stdout: /driver throw → WORKER_DIED \(driver\)[\s\S]*SIGINT to vqlab run → ABORTED, exit 1/ },
+  'interleaved.mjs': { args: ['1', '{"buffers":3000}', '.', '.'], stdout: /^\.\s+median [\d.]+ M\/s\s+runs [\d.]+\s+p99 median/m },
+  'interleaved-configs.mjs': { args: ['1', '.', '{"buffers":3000}', '{"buffers":3000,"order":"partial"}'], stdout: /"order":"partial"}\s+median [\d.]+ M\/s/ },
+  'peers.mjs': { args: ['1', '200000'], stdout: /ping-pong [\d.]+ M round trips\/s .*ceiling [\d.]+ M msg\/s/ },
+  'rig-cost.mjs': { args: ['split', 'partial', '1', '0.01', '50', '1', '20', '5'], stdout: /split partial check=1 verify=1 fault rate 0.01 \(50 µs\): driver [\d.]+ .* checker [\d.]+ ns\/buffer/ },
+  'run-table.mjs': { args: ['--buffers', '2000', '--repeat', '1', '--orders', 'partial', '--fault-rates', '0.01'], stdout: /Measured at commit [^\n]*Node v[\s\S]*\| split \| partial \| 0.01 \|/ },
+};
+
+/** examples/*: each example's smoke run (side modules through `vqlab run`), or the example that reads it. */
+const EXAMPLES: Record<string, Smoke | { inputOf: string }> = {
+  'minimal-device.mjs': { args: [bin, 'run', '--device', 'examples/minimal-device.mjs', '--order', 'none', '--buffers', '5000'], stdout: /result\s+OK/ },
+  'minimal-packed-device.mjs': { args: [bin, 'run', '--ring', 'packed', '--device', 'examples/minimal-packed-device.mjs', '--order', 'none', '--buffers', '5000'], stdout: /result\s+OK/ },
+  'buggy-partial-device.mjs': { args: [bin, 'run', '--device', 'examples/buggy-partial-device.mjs', '--order', 'partial', '--buffers', '20000'], status: 1, stdout: /USED_FLUSH_WITH_HOLE/ },
+  'counting-driver.mjs': { args: [bin, 'run', '--driver', 'examples/counting-driver.mjs', '--buffers', '5000'], stdout: /result\s+OK/ },
+  'qemu-trace-to-vqlab.mjs': { args: ['examples/qemu-trace-to-vqlab.mjs', 'examples/qemu-sample.log', '--queue-size', '4'], stdout: /^ring split$[\s\S]*^used \d+ \d+/m },
+  'qemu-sample.log': { inputOf: 'qemu-trace-to-vqlab.mjs' },
+};
+
+/** package.json scripts: a smoke run, or the test file that runs the same thing. */
+const NPM_SCRIPTS: Record<string, Smoke | { coveredBy: string }> = {
+  build: { coveredBy: 'every test (npm test builds first)' },
+  'build:clean': { coveredBy: 'test/package.test.ts' },
+  prepare: { coveredBy: 'test/package.test.ts' },
+  prepack: { coveredBy: 'test/package.test.ts' },
+  prestart: { coveredBy: 'every test (npm test builds first)' },
+  start: { args: [bin, 'run', '--buffers', '5000'], stdout: /result\s+OK/ },
+  pretest: { coveredBy: 'every test (npm test builds first)' },
+  test: { coveredBy: 'this suite' },
+  typecheck: { coveredBy: 'every test (npm test builds first)' },
+  bench: { coveredBy: 'test/bench.test.ts' },
+  'bench:quick': { coveredBy: 'test/bench-quick.test.ts' },
+  'bench:micro': { args: ['dist/bench/micro.js', '--json', '--time-ms', '20'], stdout: /"task": "packed partial"/ },
+  'bench:phases': { args: ['dist/bench/phases.js', '--quick', '--ring=split', '--order=partial'], stdout: /ns per buffer, one thread/ },
+};
+
+function smoke(s: Smoke): void {
+  const r = spawnSync(process.execPath, s.args, { cwd: repo, encoding: 'utf8', timeout: 90_000 });
+  const why = `node ${s.args.join(' ')}: exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}\n${r.stderr}`;
+  expect(r.status, why).toBe(s.status ?? 0);
+  expect(r.stdout, why).toMatch(s.stdout);
+}
+
+describe('every script, example and npm script runs (smoke)', () => {
+  const scripts = readdirSync(join(repo, 'scripts')).filter((f) => f.endsWith('.mjs') || f.endsWith('.js') || f.endsWith('.sh'));
+  const examples = readdirSync(join(repo, 'examples'));
+  const npmScripts = Object.keys(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).scripts);
+
+  it('every file has a smoke run in this table (add one for a new script or example)', () => {
+    expect(scripts.filter((f) => !(f in SCRIPTS)), 'scripts/ without a smoke run').toEqual([]);
+    expect(examples.filter((f) => !(f in EXAMPLES)), 'examples/ without a smoke run').toEqual([]);
+    expect(npmScripts.filter((f) => !(f in NPM_SCRIPTS)), 'npm scripts without a smoke run').toEqual([]);
+    // And nothing in the tables that is gone.
+    expect(Object.keys(SCRIPTS).filter((f) => !scripts.includes(f))).toEqual([]);
+    expect(Object.keys(EXAMPLES).filter((f) => !examples.includes(f))).toEqual([]);
+    for (const [name, e] of Object.entries(EXAMPLES)) if ('inputOf' in e) expect(EXAMPLES[e.inputOf], name).toHaveProperty('args');
+    for (const e of Object.values(NPM_SCRIPTS)) if ('coveredBy' in e && e.coveredBy.startsWith('test/')) expect(existsSync(join(repo, e.coveredBy)), e.coveredBy).toBe(true);
+  });
+
+  for (const [name, s] of Object.entries(SCRIPTS)) it(`scripts/${name}`, () => smoke({ ...s, args: [`scripts/${name}`, ...s.args] }));
+  for (const [name, s] of Object.entries(EXAMPLES)) if ('args' in s) it(`examples/${name}`, () => smoke(s));
+  for (const [name, s] of Object.entries(NPM_SCRIPTS)) if ('args' in s) it(`npm run ${name} (its command, small)`, () => smoke(s));
+});
