@@ -4,8 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// The package as a user gets it: `npm pack` (its prepack does the clean build), the tarball installed
-// into an empty project, then the CLI through npx, the API from an ESM script, and the types through tsc.
+// The package as a user gets it: `npm pack`, the tarball installed into an empty project, then the CLI
+// through npx, the API from an ESM script, and the types through tsc. The pack skips the prepack clean
+// build (`npm test` has just built dist/, and CI's `npm ci` has just run the same clean build as
+// `prepare`); the scripts themselves are checked below.
 // No network: the project gets a lockfile built from this repository's (the runtime dependencies'
 // versions and integrity hashes), so `npm ci --offline` takes every tarball from the npm cache that
 // `npm ci` in this repository has just filled.
@@ -24,7 +26,7 @@ const ok = (r: SpawnSyncReturns<string>) => `exit ${r.status}${r.error ? ` (${r.
 describe('the packed tarball, installed into an empty project', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'vqlab-pack-'));
-    const packed = run('npm', ['pack', '--json', '--pack-destination', dir], repo);
+    const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repo);
     expect(packed.status, ok(packed)).toBe(0);
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')));
     tarball = info.filename;
@@ -50,6 +52,11 @@ describe('the packed tarball, installed into an empty project', () => {
   }, 180_000);
 
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+  it('prepack and prepare build from clean (no stale file of a deleted source can ship), portably', () => {
+    for (const s of ['prepack', 'prepare']) expect(pkg.scripts[s]).toBe('npm run build:clean --silent');
+    expect(pkg.scripts['build:clean']).toMatch(/^node -e "require\('fs'\)\.rmSync\('dist',\{recursive:true,force:true\}\)" && tsc -p tsconfig\.json$/);
+  });
 
   it('ships no sources, tests or build scripts, and no dist/bench', () => {
     expect(existsSync(join(dir, 'node_modules', 'vqlab', 'src'))).toBe(false);

@@ -23,6 +23,7 @@ interface Smoke {
 const SCRIPTS: Record<string, Smoke> = {
   'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },
   'bug-catalogue.mjs': { args: ['--bugs', 'flush-with-hole', '--real-runs', '1', '--budget-s', '0.2'], stdout: /^\| flush-with-hole \| [a-z, ]+ \| .* \| \d+\/1 .*\|$/m },
+  'docs.mjs': { args: ['--check', '--only', 'stop-grace,check'], stdout: /docs up to date: 2 generated region/ },
   'failure-bounds.mjs': { args: ['--repeats', '1', '--stall-ms', '300', '--cases', 'driver-throw,sigint'], stdout: /driver throw → WORKER_DIED \(driver\)[\s\S]*SIGINT to vqlab run → ABORTED, exit 1/ },
   'interleaved.mjs': { args: ['1', '{"buffers":3000}', '.', '.'], stdout: /^\.\s+median [\d.]+ M\/s\s+runs [\d.]+\s+p99 median/m },
   'interleaved-configs.mjs': { args: ['1', '.', '{"buffers":3000}', '{"buffers":3000,"order":"partial"}'], stdout: /"order":"partial"}\s+median [\d.]+ M\/s/ },
@@ -52,6 +53,7 @@ const NPM_SCRIPTS: Record<string, Smoke | { coveredBy: string }> = {
   pretest: { coveredBy: 'every test (npm test builds first)' },
   test: { coveredBy: 'this suite' },
   typecheck: { coveredBy: 'every test (npm test builds first)' },
+  docs: { coveredBy: 'test/docs.test.ts' },
   bench: { coveredBy: 'test/bench.test.ts' },
   'bench:quick': { coveredBy: 'test/bench-quick.test.ts' },
   'bench:micro': { args: ['dist/bench/micro.js', '--json', '--time-ms', '20'], stdout: /"task": "packed partial"/ },

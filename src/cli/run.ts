@@ -30,7 +30,7 @@ export function runCommand(): Command {
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
     .option('--poll-backoff <n>', 'relax iterations after an idle round before polling the ring again (poll mode and wait mode\'s spin; 0: back to back)', intArg('--poll-backoff', 0, 1 << 20), d.pollBackoff)
     .option('--spin-us <us>', 'wait mode: how long an idle side keeps polling before it sleeps (µs)', intArg('--spin-us', 0, 1_000_000), d.spinUs)
-    .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see docs/architecture.md: the side contract)")
+    .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see docs/sides.md)")
     .option('--driver <module>', "run your own driver: an ES module exporting createDriver(ctx)")
     .option('--trace-out <file>', 'write a Chrome Trace Event / Perfetto JSON trace (open in ui.perfetto.dev or chrome://tracing)')
     .option('--trace-max-events <n>', 'keep at most this many trace events (a window over the end of the run)', intArg('--trace-max-events', 100, 1 << 24), d.traceMaxEvents)

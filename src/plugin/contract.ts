@@ -5,7 +5,7 @@
  *
  * A module is an ES module exporting `createDevice(ctx)` and/or `createDriver(ctx)` that return a
  * Side. It needs no imports: the context carries memory, layout, features, constants, the fault
- * model, the payload patterns and the reporter. See examples/ and the README.
+ * model, the payload patterns and the reporter. See examples/ and docs/sides.md.
  */
 import type { MemoryOps } from '../memory/ops.js';
 import type { Doorbell } from '../memory/doorbell.js';
