@@ -59,6 +59,7 @@ for (let k = 0; k < (cases.includes('sigint') ? repeats : 0); k++) {
   const t0 = performance.now();
   child.kill('SIGINT');
   const code = await new Promise((res) => child.on('exit', (c) => res(c)));
+  if (!out.trim()) { console.error(`SIGINT came before the run printed anything (exit ${code}): the machine is too busy for this case; retry`); process.exit(1); }
   const r = JSON.parse(out);
   sig.push({ exit_ms: performance.now() - t0, code, failure: r.failure?.code, buffers: r.buffers });
 }

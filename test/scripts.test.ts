@@ -24,7 +24,9 @@ const SCRIPTS: Record<string, Smoke> = {
   'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },
   'bug-catalogue.mjs': { args: ['--bugs', 'flush-with-hole', '--real-runs', '1', '--budget-s', '0.2'], stdout: /^\| flush-with-hole \| [a-z, ]+ \| .* \| \d+\/1 .*\|$/m },
   'docs.mjs': { args: ['--check', '--only', 'stop-grace,check'], stdout: /docs up to date: 2 generated region/ },
-  'failure-bounds.mjs': { args: ['--repeats', '1', '--stall-ms', '300', '--cases', 'driver-throw,sigint'], stdout: /driver throw → WORKER_DIED \(driver\)[\s\S]*SIGINT to vqlab run → ABORTED, exit 1/ },
+  // Its sigint case needs the run to be under way 1.5 s after spawning it, which a loaded CI machine
+  // cannot promise; the same SIGINT path is test/failure-hooks.test.ts's.
+  'failure-bounds.mjs': { args: ['--repeats', '1', '--stall-ms', '300', '--cases', 'driver-throw'], stdout: /driver throw → WORKER_DIED \(driver\)/ },
   'interleaved.mjs': { args: ['1', '{"buffers":3000}', '.', '.'], stdout: /^\.\s+median [\d.]+ M\/s\s+runs [\d.]+\s+p99 median/m },
   'interleaved-configs.mjs': { args: ['1', '.', '{"buffers":3000}', '{"buffers":3000,"order":"partial"}'], stdout: /"order":"partial"}\s+median [\d.]+ M\/s/ },
   'peers.mjs': { args: ['1', '200000'], stdout: /ping-pong [\d.]+ M round trips\/s .*ceiling [\d.]+ M msg\/s/ },
