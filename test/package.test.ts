@@ -49,7 +49,7 @@ describe('the packed tarball, installed into an empty project', () => {
     writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'vqlab-install-test', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
     const installed = run('npm', ['ci', '--offline']);
     expect(installed.status, `npm ci --offline in the test project (the npm cache is filled by \`npm ci\` here)\n${ok(installed)}`).toBe(0);
-  }, 180_000);
+  }, 300_000);
 
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
@@ -68,14 +68,15 @@ describe('the packed tarball, installed into an empty project', () => {
     const r = run('npx', ['vqlab', '--version']);
     expect(r.status, ok(r)).toBe(0);
     expect(r.stdout.trim()).toBe(pkg.version);
-  });
+  }, 240_000);
 
+  // Each step is bounded work; the timeouts only have to outlast a loaded 2-core machine.
   it('npx vqlab run --buffers 20000', () => {
     const r = run('npx', ['vqlab', 'run', '--buffers', '20000']);
     expect(r.status, ok(r)).toBe(0);
     expect(r.stdout).toMatch(/buffers\s+20000 of 20000/);
     expect(r.stdout).toMatch(/result\s+OK/);
-  });
+  }, 240_000);
 
   it('npx vqlab check on a trace file: 0 for a good trace, 1 for a bad one', () => {
     const good = { ring: 'split', order: 'partial', queue_size: 8, avail: [0, 1, 2, 3], used: [{ id: 1, len: 4 }, { id: 0, len: 4, flush: true }, { id: 3, len: 4, flush: true }] };
@@ -88,7 +89,7 @@ describe('the packed tarball, installed into an empty project', () => {
     const b = run('npx', ['vqlab', 'check', 'bad.json']);
     expect(b.status, ok(b)).toBe(1);
     expect(b.stdout).toMatch(/"ok": false/);
-  });
+  }, 240_000);
 
   it('an ESM script imports the API: a threaded run and a trace check', () => {
     writeFileSync(join(dir, 'use.mjs'), `
@@ -100,7 +101,7 @@ console.log(JSON.stringify({ version: VQLAB_VERSION, buffers: r.buffers, violati
     const r = run('node', ['use.mjs']);
     expect(r.status, ok(r)).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ version: pkg.version, buffers: 5000, violations: 0, checked: true });
-  });
+  }, 240_000);
 
   it("a TypeScript file type-checks against the package's types (and a wrong one does not)", () => {
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
@@ -123,5 +124,5 @@ export { result, c, side };
     const bad = run('node', [tsc, '-p', 'tsconfig.json']);
     expect(bad.status, ok(bad)).not.toBe(0);
     expect(bad.stdout).toMatch(/circular/);
-  });
+  }, 240_000);
 });

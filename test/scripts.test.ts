@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-// Every script in scripts/, every file in examples/ and every npm script runs here with tiny
-// arguments (after `npm run build`), or the test says it is missing from the table below: a new
-// script cannot go untested, and one that no longer runs (as one did once, dying on a freed id) fails CI.
+// Every file under scripts/ and examples/ and every npm script runs here with tiny arguments (after
+// `npm run build`), or is named as used by one that does (a module, an input, a source), or the
+// test says it is missing from the tables below: a new script cannot go untested, and one that no
+// longer runs (as one did once, dying on a freed id) fails CI.
 // Smoke runs assert that the script ran to its end and printed its kind of output, never a figure.
 const repo = new URL('..', import.meta.url).pathname;
 const bin = join(repo, 'bin', 'vqlab.js');
@@ -19,8 +20,12 @@ interface Smoke {
   stdout: RegExp;
 }
 
-/** scripts/*.mjs: each script's smoke run. */
-const SCRIPTS: Record<string, Smoke> = {
+/** A file that is not run itself: what reads or builds it, by its key in the same table. */
+interface UsedBy { usedBy: string; as: string }
+
+/** scripts/**: each script's smoke run (keys are paths under scripts/). */
+const SCRIPTS: Record<string, Smoke | UsedBy> = {
+  'lib/machine.mjs': { usedBy: 'run-table.mjs', as: 'the commit and machine line of timing figures' },
   'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },
   'bug-catalogue.mjs': { args: ['--bugs', 'flush-with-hole', '--real-runs', '1', '--budget-s', '0.2'], stdout: /^\| flush-with-hole \| [a-z, ]+ \| .* \| \d+\/1 .*\|$/m },
   'docs.mjs': { args: ['--check', '--only', 'stop-grace,check'], stdout: /docs up to date: 2 generated region/ },
@@ -34,14 +39,14 @@ const SCRIPTS: Record<string, Smoke> = {
   'run-table.mjs': { args: ['--buffers', '2000', '--repeat', '1', '--orders', 'partial', '--fault-rates', '0.01'], stdout: /Measured at commit [^\n]*Node v[\s\S]*\| split \| partial \| 0.01 \|/ },
 };
 
-/** examples/*: each example's smoke run (side modules through `vqlab run`), or the example that reads it. */
-const EXAMPLES: Record<string, Smoke | { inputOf: string }> = {
+/** examples/**: each example's smoke run (side modules through `vqlab run`), or what reads it. */
+const EXAMPLES: Record<string, Smoke | UsedBy> = {
   'minimal-device.mjs': { args: [bin, 'run', '--device', 'examples/minimal-device.mjs', '--order', 'none', '--buffers', '5000'], stdout: /result\s+OK/ },
   'minimal-packed-device.mjs': { args: [bin, 'run', '--ring', 'packed', '--device', 'examples/minimal-packed-device.mjs', '--order', 'none', '--buffers', '5000'], stdout: /result\s+OK/ },
   'buggy-partial-device.mjs': { args: [bin, 'run', '--device', 'examples/buggy-partial-device.mjs', '--order', 'partial', '--buffers', '20000'], status: 1, stdout: /USED_FLUSH_WITH_HOLE/ },
   'counting-driver.mjs': { args: [bin, 'run', '--driver', 'examples/counting-driver.mjs', '--buffers', '5000'], stdout: /result\s+OK/ },
   'qemu-trace-to-vqlab.mjs': { args: ['examples/qemu-trace-to-vqlab.mjs', 'examples/qemu-sample.log', '--queue-size', '4'], stdout: /^ring split$[\s\S]*^used \d+ \d+/m },
-  'qemu-sample.log': { inputOf: 'qemu-trace-to-vqlab.mjs' },
+  'qemu-sample.log': { usedBy: 'qemu-trace-to-vqlab.mjs', as: 'its input' },
 };
 
 /** package.json scripts: a smoke run, or the test file that runs the same thing. */
@@ -69,9 +74,14 @@ function smoke(s: Smoke): void {
   expect(r.stdout, why).toMatch(s.stdout);
 }
 
+/** Every file under a directory, as paths relative to it. */
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile()).map((f) => f.split('\\').join('/')).sort();
+}
+
 describe('every script, example and npm script runs (smoke)', () => {
-  const scripts = readdirSync(join(repo, 'scripts')).filter((f) => f.endsWith('.mjs') || f.endsWith('.js') || f.endsWith('.sh'));
-  const examples = readdirSync(join(repo, 'examples'));
+  const scripts = files(join(repo, 'scripts'));
+  const examples = files(join(repo, 'examples'));
   const npmScripts = Object.keys(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).scripts);
 
   it('every file has a smoke run in this table (add one for a new script or example)', () => {
@@ -81,11 +91,13 @@ describe('every script, example and npm script runs (smoke)', () => {
     // And nothing in the tables that is gone.
     expect(Object.keys(SCRIPTS).filter((f) => !scripts.includes(f))).toEqual([]);
     expect(Object.keys(EXAMPLES).filter((f) => !examples.includes(f))).toEqual([]);
-    for (const [name, e] of Object.entries(EXAMPLES)) if ('inputOf' in e) expect(EXAMPLES[e.inputOf], name).toHaveProperty('args');
+    for (const table of [SCRIPTS, EXAMPLES]) {
+      for (const [name, e] of Object.entries(table)) if ('usedBy' in e) expect(table[e.usedBy], `${name} is used by ${e.usedBy}, which must have a smoke run`).toHaveProperty('args');
+    }
     for (const e of Object.values(NPM_SCRIPTS)) if ('coveredBy' in e && e.coveredBy.startsWith('test/')) expect(existsSync(join(repo, e.coveredBy)), e.coveredBy).toBe(true);
   });
 
-  for (const [name, s] of Object.entries(SCRIPTS)) it(`scripts/${name}`, () => smoke({ ...s, args: [`scripts/${name}`, ...s.args] }));
+  for (const [name, s] of Object.entries(SCRIPTS)) if ('args' in s) it(`scripts/${name}`, () => smoke({ ...s, args: [`scripts/${name}`, ...s.args] }));
   for (const [name, s] of Object.entries(EXAMPLES)) if ('args' in s) it(`examples/${name}`, () => smoke(s));
   for (const [name, s] of Object.entries(NPM_SCRIPTS)) if ('args' in s) it(`npm run ${name} (its command, small)`, () => smoke(s));
 });
