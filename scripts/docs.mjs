@@ -29,7 +29,8 @@ function vqlab(argv, { input, status = 0 } = {}) {
   const key = JSON.stringify([argv, input ?? null]);
   if (!runs.has(key)) {
     // In a scratch directory: commands that write an artifact write it there, named as the user sees it.
-    const r = spawnSync(process.execPath, [bin, ...argv], { cwd: scratch, input, encoding: 'utf8', timeout: 120_000 });
+    // TMPDIR too: files a command puts in a temporary directory go there, and leave with it.
+    const r = spawnSync(process.execPath, [bin, ...argv], { cwd: scratch, input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, TMPDIR: scratch } });
     if (r.status !== status) throw new Error(`vqlab ${argv.join(' ')}: exit ${r.status} (expected ${status})\n${r.stdout}\n${r.stderr}`);
     runs.set(key, r.stdout);
   }
@@ -72,7 +73,9 @@ const CHECK_JSON = '{"ring":"split","order":"partial","queue_size":8,"avail":[0,
 const CHECK_LINES = 'ring split\norder in-order\nqueue_size 4\navail 0\navail 1\navail 2\nused 1 16 -\nused 0 16 -\n';
 
 const EXPLORE = ['explore', '--bug', 'no-mb-before-kick-check', '--model', 'tso'];
-const explored = () => vqlab(EXPLORE, { status: 1 }).replace(/, \d+ ms \(/, ', … ms (');
+// The artifact goes to a fresh temporary directory, shown as the user would see it under /tmp.
+const explored = () => vqlab(EXPLORE, { status: 1 }).replace(/, \d+ ms \(/, ', … ms (')
+  .replaceAll(scratch, '/tmp').replace(/(vqlab-[a-z]+-)[A-Za-z0-9]{6}\b/g, '$1XXXXXX');
 const replayString = () => {
   const m = /replay: vqlab replay (\S+)/.exec(vqlab(EXPLORE, { status: 1 }));
   if (!m) throw new Error('vqlab explore printed no replay string');

@@ -42,7 +42,7 @@ describe('the packed tarball, installed into an empty project', () => {
 
     const packages: Record<string, unknown> = {
       '': { name: 'vqlab-install-test', version: '1.0.0', dependencies: { vqlab: `file:${tarball}` } },
-      'node_modules/vqlab': { version: pkg.version, resolved: `file:${tarball}`, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
+      'node_modules/vqlab': { version: pkg.version, resolved: `file:${tarball}`, license: pkg.license, dependencies: pkg.dependencies, optionalDependencies: pkg.optionalDependencies, bin: pkg.bin, engines: pkg.engines },
     };
     for (const [path, entry] of Object.entries(lock.packages as Record<string, { dev?: boolean }>)) if (path !== '' && !entry.dev) packages[path] = entry;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'vqlab-install-test', version: '1.0.0', private: true, type: 'module', dependencies: { vqlab: `file:${tarball}` } }, null, 2));

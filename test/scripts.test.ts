@@ -41,6 +41,7 @@ const SCRIPTS: Record<string, Smoke | UsedBy> = {
 
 /** examples/**: each example's smoke run (side modules through `vqlab run`), or what reads it. */
 const EXAMPLES: Record<string, Smoke | UsedBy> = {
+  'api.mjs': { args: ['examples/api.mjs'], stdout: /^run: OK[\s\S]*^trace: conformant/m },
   'minimal-device.mjs': { args: [bin, 'run', '--device', 'examples/minimal-device.mjs', '--order', 'none', '--buffers', '5000'], stdout: /result\s+OK/ },
   'minimal-packed-device.mjs': { args: [bin, 'run', '--ring', 'packed', '--device', 'examples/minimal-packed-device.mjs', '--order', 'none', '--buffers', '5000'], stdout: /result\s+OK/ },
   'buggy-partial-device.mjs': { args: [bin, 'run', '--device', 'examples/buggy-partial-device.mjs', '--order', 'partial', '--buffers', '20000'], status: 1, stdout: /USED_FLUSH_WITH_HOLE/ },
