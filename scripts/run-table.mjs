@@ -45,5 +45,5 @@ console.log(`Measured at ${machine()}; median of ${repeat} runs (min–max in br
 console.log('| ring | order | fault rate | M buffers/s | p50 µs | p99 µs | used entries / buffer | FLUSH | faults | stall ms | violations | command |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { cmd, r, spread } of rows) {
-  console.log(`| ${r.ring} | ${r.order} | ${r.config.faultRate} | ${M(r.buffers_per_s)} [${M(spread[0])}–${M(spread[1])}] | ${r.latency_us.p50} | ${r.latency_us.p99} | ${r.used_entries_per_buffer} | ${r.flushes} | ${r.faults} | ${r.stall_ms} | ${r.violations.length} | \`${cmd}\` |`);
+  console.log(`| ${r.ring} | ${r.order} | ${r.config.fault_rate ?? r.config.faultRate} | ${M(r.buffers_per_s)} [${M(spread[0])}–${M(spread[1])}] | ${r.latency_us.p50} | ${r.latency_us.p99} | ${r.used_entries_per_buffer} | ${r.flushes} | ${r.faults} | ${r.stall_ms} | ${r.violations.length} | \`${cmd}\` |`);
 }
