@@ -103,6 +103,8 @@ const REGIONS = {
     const bad = vqlab(['check'], { input: CHECK_LINES, status: 1 });
     return block('', `$ echo '${CHECK_JSON}' | vqlab check\n${ok.trimEnd()}\n\n$ printf '${CHECK_LINES.replace(/\n/g, '\\n')}' | vqlab check\n${bad.trimEnd()}`);
   },
+  // docs/cli.md: vqlab check --json.
+  'check-json': () => block('', `$ echo '${CHECK_JSON}' | vqlab check --json\n${vqlab(['check', '--json'], { input: CHECK_JSON }).trimEnd()}`),
   // README: a QEMU trace log through the converter.
   qemu: () => {
     const lines = node(['examples/qemu-trace-to-vqlab.mjs', 'examples/qemu-sample.log', '--queue-size', '4']);
