@@ -48,7 +48,7 @@ describe('the docs', () => {
   it('the README is a user README: at most 300 lines, linking every docs page, the spec and the two commands', () => {
     const readme = read('README.md');
     expect(readme.split('\n').length).toBeLessThanOrEqual(300);
-    for (const f of pages().filter((p) => p.startsWith('docs/'))) expect(readme, `README links ${f}`).toContain(`](${f})`);
+    for (const f of pages().filter((p) => p.startsWith('docs/'))) expect(readme, `README.md must link ${f}: add one line for it to the README's Documentation list`).toContain(`](${f})`);
     expect(readme).toContain('https://docs.oasis-open.org/virtio/virtio/');
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm test');
