@@ -5,6 +5,7 @@ import { checkTrace, TRACE_FORMAT_VERSION, type CheckResult, type TraceInput } f
 import { parseOrderSpec } from '../spec/features.js';
 import { VIRTQ_DESC_F_FLUSH, VIRTQ_USED_ELEM_F_FLUSH } from '../spec/constants.js';
 import { parseLineTrace, TraceFormatError } from '../check/lineformat.js';
+import { referenceCheckTrace, referenceDisagreement } from '../check/reference.js';
 import { EXIT_OK, EXIT_VIOLATION, printJson, UsageError } from './common.js';
 
 // The JSON trace's fields (schema/trace.schema.json; docs/trace-format.md). An unknown field is
@@ -100,6 +101,7 @@ export function checkCommand(): Command {
     .argument('[file]', 'trace file; "-" or nothing: stdin')
     .option('--format <f>', 'json | lines (default: json when the input starts with "{" or "[", else lines)')
     .option('--json', 'print the result as JSON (default: a short summary)')
+    .option('--reference', 'also check with the independent reference model (src/check/reference.ts); exit 1 if the two disagree')
     .addHelpText('after', `
 JSON input: {"ring":"split","order":"partial","queue_size":8,"avail":[0,1,{"id":2,"capacity":512}],
   "used":[{"id":1,"len":16},{"id":0,"len":16,"flush":true},{"id":2,"len":16,"flush":true}]}
@@ -107,8 +109,11 @@ Line format (one event per line): header lines "ring split", "order partial", "q
 "avail <id> [capacity]" and "used <id> <len> <F|-|flags>".
 Every field, the rules and their codes: docs/trace-format.md; schema: schema/trace.schema.json.
 Output: a summary, or with --json {"ok", "first_bad" (index into used, or null), "rule", "message",
-counts}. Exit 0 when the trace conforms, 1 on a violation, 2 on bad input.`)
-    .action((file: string | undefined, o: { format?: string; json?: boolean }) => {
+counts}. Exit 0 when the trace conforms, 1 on a violation, 2 on bad input.
+--reference also checks it with the independent reference model and reports where the two
+disagree (JSON: "reference", the model's verdict, and "disagreement", null or the first field that
+differs); exit 1 also when they disagree.`)
+    .action((file: string | undefined, o: { format?: string; json?: boolean; reference?: boolean }) => {
       const stdin = file === undefined || file === '-';
       const src = stdin ? 'stdin' : file;
       if (o.format !== undefined && o.format !== 'json' && o.format !== 'lines') throw new UsageError(`--format must be json or lines, got ${o.format}`);
@@ -123,6 +128,15 @@ counts}. Exit 0 when the trace conforms, 1 on a violation, 2 on bad input.`)
         if (trace.ring === 'split' && (trace.queue_size & (trace.queue_size - 1)) !== 0) throw new UsageError(`${src}: split queue_size must be a power of 2`);
       } else trace = parseTrace(text, src);
       const r = checkTrace(trace);
+      if (o.reference) {
+        // A second opinion that shares no code with the tracker the checker (and both sides) use.
+        const { completions: _, ...ref } = referenceCheckTrace(trace);
+        const disagreement = referenceDisagreement(r, ref);
+        if (o.json) printJson({ ...r, reference: ref, disagreement });
+        else process.stdout.write(summarize(r) + (disagreement === null ? 'reference model: agrees\n' : `reference model DISAGREES: ${disagreement}\n`));
+        process.exitCode = r.ok && disagreement === null ? EXIT_OK : EXIT_VIOLATION;
+        return;
+      }
       if (o.json) printJson(r);
       else process.stdout.write(summarize(r));
       process.exitCode = r.ok ? EXIT_OK : EXIT_VIOLATION;

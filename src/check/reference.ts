@@ -1,0 +1,254 @@
+/**
+ * The reference model of the used ring: a second, deliberately simple statement of what each used
+ * entry means, written from the specification (2.7.20 / 2.8.20 "In-order use of descriptors",
+ * 2.7.8 / 2.8.21 "The Virtqueue Used Ring") and the VIRTIO_F_PARTIAL_ORDER proposal as read in
+ * docs/interpretations.md, sharing no code with UsedTracker (src/order/tracker.ts) or the Checker
+ * (src/check/checker.ts).
+ *
+ * Why a second model: the driver, the device and the checker all use UsedTracker, so a bug in the
+ * tracker is a bug in all three at once (a common-mode failure) and the checker cannot see it. This
+ * model is the independent opinion. It keeps every buffer instance ever made available in one plain
+ * array and answers every question by scanning it: O(buffers) per entry, never for a hot path
+ * (property tests, the simulator, `vqlab check --reference`).
+ *
+ * What an entry completes:
+ *  - no ordering feature: exactly the buffer it names;
+ *  - IN_ORDER (also with PARTIAL_ORDER negotiated: IN_ORDER rules, FLUSH defined): every buffer
+ *    still outstanding that was made available no later than the named one (a batch);
+ *  - PARTIAL_ORDER: the same batch when the entry carries FLUSH and the previous entry did too (the
+ *    queue start counts as one); otherwise exactly the named buffer.
+ * FLUSH is valid only with PARTIAL_ORDER negotiated and only when, after the entry, the completed
+ * buffers are a prefix of the available order (no hole). `len` is checked against the writable
+ * capacity of the named instance only (a batch reports the last buffer's len). The ring slots an
+ * entry moves past: split, one per completed buffer; packed, the sum of the completed buffers'
+ * descriptor slots (a chain of k descriptors takes k slots, an indirect buffer one).
+ * Precedence when an entry breaks several rules: which buffer it names first (range, then
+ * outstanding), then its len, then its flags.
+ */
+import { parseOrderSpec, type OrderSpec, type RingKind } from '../spec/features.js';
+
+/** The rule codes the model can report (the same names the rest of vqlab uses). */
+export type RefRule =
+  | 'USED_BAD_ID' | 'USED_ID_NOT_OUTSTANDING' | 'USED_OUT_OF_ORDER' | 'USED_BAD_LEN'
+  | 'USED_FLUSH_WITHOUT_FEATURE' | 'USED_FLUSH_WITH_HOLE' | 'USED_BEFORE_AVAIL'
+  | 'AVAIL_BAD_HEAD' | 'AVAIL_IDX_JUMP' | 'LOST_BUFFER';
+
+/** One buffer made available (an id made available again is a new instance). */
+export interface RefBuffer {
+  id: number;
+  /** Descriptors in its chain (an indirect buffer: the entries of its table). */
+  descriptors: number;
+  indirect: boolean;
+  /** Writable bytes (0xffffffff: unknown, not checked). */
+  capacity: number;
+  done: boolean;
+  /** Completed by an entry that named it (false: completed inside a batch, or not yet). */
+  named: boolean;
+}
+
+export interface RefOk {
+  ok: true;
+  /** The ids the entry completed, in available order (the named one last for a batch). */
+  ids: number[];
+  /** Ring slots the entry moves past. */
+  slots: number;
+  /** More than the named buffer completed. */
+  batch: boolean;
+}
+export interface RefBad { ok: false; rule: RefRule; message: string }
+export type RefOutcome = RefOk | RefBad;
+
+export interface ReferenceOptions {
+  ring: RingKind;
+  order: OrderSpec;
+  /** Ids are 0 .. maxId-1. */
+  maxId: number;
+  /** Most buffers from the oldest outstanding one to the newest (the ordering window). */
+  window: number;
+}
+
+export const REF_UNKNOWN_CAPACITY = 0xffffffff;
+
+export class ReferenceRing {
+  /**
+   * The buffer instances made available, in available order, from the oldest outstanding one on
+   * (those completed before it can no longer matter to any rule but "used out of order", which
+   * `newest` answers): the window of the spec's in-order rules.
+   */
+  readonly buffers: RefBuffer[] = [];
+  /** Per id, its newest instance (kept after it leaves `buffers`). */
+  private readonly newest: (RefBuffer | undefined)[] = [];
+  /** The previous entry carried FLUSH; the queue start counts as one (interpretations). */
+  private previousFlush = true;
+  entries = 0;
+
+  constructor(readonly opts: ReferenceOptions) {}
+
+  get inOrder(): boolean { return this.opts.order === 'in-order' || this.opts.order === 'in-order,partial'; }
+  get flushDefined(): boolean { return this.opts.order === 'partial' || this.opts.order === 'in-order,partial'; }
+
+  /** The outstanding instance of `id` (at most one while the rules hold), or undefined. */
+  outstandingOf(id: number): RefBuffer | undefined {
+    return this.buffers.find((b) => b.id === id && !b.done);
+  }
+
+  /** Buffers from the oldest outstanding one to the newest (0 when none is outstanding). */
+  span(): number {
+    const first = this.buffers.findIndex((b) => !b.done);
+    return first < 0 ? 0 : this.buffers.length - first;
+  }
+
+  outstanding(): number { return this.buffers.filter((b) => !b.done).length; }
+
+  /** Completed by a batch without being named: naming it now is a use out of order. */
+  skipped(id: number): boolean {
+    const b = this.newest[id];
+    return b !== undefined && b.done && !b.named;
+  }
+
+  /** The driver made buffer `id` available. Null, or the rule it breaks. */
+  avail(id: number, descriptors: number, indirect: boolean, capacity: number): RefBad | null {
+    if (!(Number.isInteger(id) && id >= 0 && id < this.opts.maxId)) return bad('AVAIL_BAD_HEAD', `buffer id ${id} out of range 0..${this.opts.maxId - 1}`);
+    if (this.outstandingOf(id)) return bad('AVAIL_BAD_HEAD', `buffer id ${id} made available while still outstanding`);
+    if (this.span() >= this.opts.window) return bad('AVAIL_IDX_JUMP', `more than ${this.opts.window} buffers in flight`);
+    const b: RefBuffer = { id, descriptors, indirect, capacity, done: false, named: false };
+    this.buffers.push(b);
+    this.newest[id] = b;
+    return null;
+  }
+
+  /** Ring slots a buffer takes: split, one used element per buffer; packed, one slot per descriptor of its chain. */
+  private slotsOf(b: RefBuffer): number {
+    if (this.opts.ring === 'split') return 1;
+    return b.indirect ? 1 : b.descriptors;
+  }
+
+  /** The device wrote a used entry naming `id`. */
+  used(id: number, len: number, flush: boolean): RefOutcome {
+    if (!(Number.isInteger(id) && id >= 0 && id < this.opts.maxId)) return bad('USED_BAD_ID', `used id ${id} out of range 0..${this.opts.maxId - 1}`);
+    const named = this.outstandingOf(id);
+    if (!named) {
+      return this.skipped(id)
+        ? bad('USED_OUT_OF_ORDER', `used id ${id} was already completed by an earlier batch entry`)
+        : bad('USED_ID_NOT_OUTSTANDING', `used id ${id} is not outstanding`);
+    }
+    if (len < 0 || (named.capacity !== REF_UNKNOWN_CAPACITY && len > named.capacity)) {
+      return bad('USED_BAD_LEN', `used len ${len} exceeds writable capacity ${named.capacity} of id ${id}`);
+    }
+    if (flush && !this.flushDefined) return bad('USED_FLUSH_WITHOUT_FEATURE', `FLUSH on id ${id} without VIRTIO_F_PARTIAL_ORDER`);
+    const batchEntry = this.inOrder || (flush && this.previousFlush);
+    const at = this.buffers.indexOf(named);
+    const completed = batchEntry ? this.buffers.filter((b, i) => i <= at && !b.done) : [named];
+    if (flush) {
+      // No hole: after the entry, no outstanding buffer was made available before a completed one.
+      const doneAfter = this.buffers.map((b) => b.done || completed.includes(b));
+      const hole = doneAfter.findIndex((d, i) => !d && i < doneAfter.lastIndexOf(true));
+      if (hole >= 0) return bad('USED_FLUSH_WITH_HOLE', `FLUSH on id ${id} while buffer id ${this.buffers[hole].id} (made available earlier) is still outstanding`);
+    }
+    for (const b of completed) b.done = true;
+    named.named = true;
+    this.previousFlush = flush;
+    this.entries++;
+    while (this.buffers.length > 0 && this.buffers[0].done) this.buffers.shift();
+    let slots = 0;
+    for (const b of completed) slots += this.slotsOf(b);
+    return { ok: true, ids: completed.map((b) => b.id), slots, batch: completed.length > 1 };
+  }
+}
+
+const bad = (rule: RefRule, message: string): RefBad => ({ ok: false, rule, message });
+
+/** A trace as `vqlab check` reads it (the fields the reference needs). */
+export interface RefTrace {
+  ring: RingKind;
+  order: string | string[];
+  queue_size: number;
+  avail: number[];
+  used: { id: number; len?: number; flush?: boolean }[];
+  capacity?: Record<string, number>;
+  complete?: boolean;
+  avail_before?: number[];
+}
+
+export interface RefTraceResult {
+  ok: boolean;
+  first_bad: number | null;
+  rule: string;
+  message?: string;
+  used_entries: number;
+  buffers_used: number;
+  batched_entries: number;
+  flushes: number;
+  /** Per entry checked without a violation: the ids it completed and the ring slots it moved past. */
+  completions: { ids: number[]; slots: number }[];
+}
+
+/**
+ * Check a trace with the reference model. Avail events are taken as late as the trace allows:
+ * without `avail_before`, an entry naming an id that is not outstanding makes available the pending
+ * events up to the first one with that id (all pending ones when none has it); with it, the events
+ * counted before the entry are available and a later one is not (USED_BEFORE_AVAIL). Never more
+ * than the queue size of buffers in flight (the rest wait).
+ */
+export function referenceCheckTrace(t: RefTrace): RefTraceResult {
+  const order = parseOrderSpec(t.order);
+  if (!order) throw new TypeError(`reference: unknown order ${JSON.stringify(t.order)}`);
+  const window = t.queue_size;
+  const ref = new ReferenceRing({ ring: t.ring, order, maxId: t.ring === 'split' ? t.queue_size : 65536, window });
+  const capOf = (id: number): number => t.capacity?.[String(id)] ?? REF_UNKNOWN_CAPACITY;
+  let next = 0; // next avail event not yet made available
+  let limit = Infinity; // avail events made available before the current entry (avail_before)
+  const out: RefTraceResult = { ok: true, first_bad: null, rule: 'ok', used_entries: t.used.length, buffers_used: 0, batched_entries: 0, flushes: 0, completions: [] };
+  const fail = (entry: number | null, r: RefBad): RefTraceResult => ({ ...out, ok: false, first_bad: entry, rule: r.rule, message: r.message });
+  /** Make avail events available in order while room and the interleaving allow, until `stop` says enough. */
+  const takeAvail = (stop: (id: number) => boolean): RefBad | null => {
+    while (next < t.avail.length && next < limit && ref.span() < window) {
+      const id = t.avail[next++];
+      const e = ref.avail(id, 1, false, capOf(id));
+      if (e) return e;
+      if (stop(id)) break;
+    }
+    return null;
+  };
+  for (let i = 0; i < t.used.length; i++) {
+    const u = t.used[i];
+    if (t.avail_before) {
+      limit = t.avail_before[i];
+      const e = takeAvail(() => false);
+      if (e) return fail(null, e);
+    }
+    if (!ref.outstandingOf(u.id)) {
+      const pending = t.avail.slice(next).includes(u.id);
+      const e = takeAvail(pending ? (id) => id === u.id : () => false);
+      if (e) return fail(i, e);
+      if (!ref.outstandingOf(u.id) && !ref.skipped(u.id) && next >= limit && t.avail.slice(next).includes(u.id)) {
+        return fail(i, bad('USED_BEFORE_AVAIL', `used entry ${i} names id ${u.id} before it was made available`));
+      }
+    }
+    const flush = u.flush === true;
+    const r = ref.used(u.id, u.len ?? 0, flush);
+    if (!r.ok) return fail(i, r);
+    out.completions.push({ ids: r.ids, slots: r.slots });
+    out.buffers_used += r.ids.length;
+    if (r.ids.length > 1) out.batched_entries++;
+    if (flush) out.flushes++;
+  }
+  if (t.complete === true) {
+    const lost = ref.outstanding() + (t.avail.length - next);
+    if (lost > 0) return fail(null, bad('LOST_BUFFER', `${lost} buffer(s) made available were never used`));
+  }
+  return out;
+}
+
+/** The fields of a `vqlab check` result both checkers report. */
+export interface CheckVerdict {
+  ok: boolean; first_bad: number | null; rule: string; buffers_used: number; batched_entries: number; flushes: number;
+}
+
+/** Where the tracker-based checker and the reference disagree on a trace, or null when they agree. */
+export function referenceDisagreement(checker: CheckVerdict, ref: CheckVerdict): string | null {
+  for (const k of ['ok', 'first_bad', 'rule', 'buffers_used', 'batched_entries', 'flushes'] as const) {
+    if (checker[k] !== ref[k]) return `${k}: checker ${String(checker[k])}, reference ${String(ref[k])}`;
+  }
+  return null;
+}
