@@ -184,49 +184,73 @@ export interface RefTraceResult {
 }
 
 /**
- * Check a trace with the reference model. Avail events are taken as late as the trace allows:
- * without `avail_before`, an entry naming an id that is not outstanding makes available the pending
- * events up to the first one with that id (all pending ones when none has it); with it, the events
- * counted before the entry are available and a later one is not (USED_BEFORE_AVAIL). Never more
- * than the queue size of buffers in flight (the rest wait).
+ * The reference model over a stream of records, the way the checker reads them: avail events are
+ * taken as late as the stream allows. An entry naming an id that is not outstanding makes available
+ * the pending events up to the first one with that id (all pending ones when none has it); with a
+ * `limit` (a trace's interleaving) the events past it are not available yet and naming one of them
+ * is USED_BEFORE_AVAIL. Never more than the window of buffers in flight (the rest wait).
  */
+export class ReferenceStream {
+  readonly ref: ReferenceRing;
+  private readonly pending: { id: number; descriptors: number; indirect: boolean; capacity: number }[] = [];
+  /** Avail events that may be made available (Infinity: no interleaving given). */
+  limit = Infinity;
+  /** Avail events made available so far. */
+  taken = 0;
+
+  constructor(readonly opts: ReferenceOptions) {
+    this.ref = new ReferenceRing(opts);
+  }
+
+  avail(id: number, descriptors = 1, indirect = false, capacity = REF_UNKNOWN_CAPACITY): void {
+    this.pending.push({ id, descriptors, indirect, capacity });
+  }
+
+  get pendingCount(): number { return this.pending.length; }
+
+  /** Make pending events available in order while room and the limit allow, until `stop` says enough. */
+  take(stop: (id: number) => boolean = () => false): RefBad | null {
+    while (this.pending.length > 0 && this.taken < this.limit && this.ref.span() < this.opts.window) {
+      const p = this.pending.shift()!;
+      this.taken++;
+      const e = this.ref.avail(p.id, p.descriptors, p.indirect, p.capacity);
+      if (e) return e;
+      if (stop(p.id)) break;
+    }
+    return null;
+  }
+
+  /** A used entry (the `entry`-th). */
+  used(entry: number, id: number, len: number, flush: boolean): RefOutcome {
+    if (!this.ref.outstandingOf(id)) {
+      const has = this.pending.some((p) => p.id === id);
+      const e = this.take(has ? (x) => x === id : () => false);
+      if (e) return e;
+      if (!this.ref.outstandingOf(id) && !this.ref.skipped(id) && this.taken >= this.limit && this.pending.some((p) => p.id === id)) {
+        return bad('USED_BEFORE_AVAIL', `used entry ${entry} names id ${id} before it was made available`);
+      }
+    }
+    return this.ref.used(id, len, flush);
+  }
+}
+
+/** Check a trace with the reference model (avail events taken as ReferenceStream says). */
 export function referenceCheckTrace(t: RefTrace): RefTraceResult {
   const order = parseOrderSpec(t.order);
   if (!order) throw new TypeError(`reference: unknown order ${JSON.stringify(t.order)}`);
-  const window = t.queue_size;
-  const ref = new ReferenceRing({ ring: t.ring, order, maxId: t.ring === 'split' ? t.queue_size : 65536, window });
-  const capOf = (id: number): number => t.capacity?.[String(id)] ?? REF_UNKNOWN_CAPACITY;
-  let next = 0; // next avail event not yet made available
-  let limit = Infinity; // avail events made available before the current entry (avail_before)
+  const st = new ReferenceStream({ ring: t.ring, order, maxId: t.ring === 'split' ? t.queue_size : 65536, window: t.queue_size });
+  for (const id of t.avail) st.avail(id, 1, false, t.capacity?.[String(id)] ?? REF_UNKNOWN_CAPACITY);
   const out: RefTraceResult = { ok: true, first_bad: null, rule: 'ok', used_entries: t.used.length, buffers_used: 0, batched_entries: 0, flushes: 0, completions: [] };
   const fail = (entry: number | null, r: RefBad): RefTraceResult => ({ ...out, ok: false, first_bad: entry, rule: r.rule, message: r.message });
-  /** Make avail events available in order while room and the interleaving allow, until `stop` says enough. */
-  const takeAvail = (stop: (id: number) => boolean): RefBad | null => {
-    while (next < t.avail.length && next < limit && ref.span() < window) {
-      const id = t.avail[next++];
-      const e = ref.avail(id, 1, false, capOf(id));
-      if (e) return e;
-      if (stop(id)) break;
-    }
-    return null;
-  };
   for (let i = 0; i < t.used.length; i++) {
     const u = t.used[i];
     if (t.avail_before) {
-      limit = t.avail_before[i];
-      const e = takeAvail(() => false);
+      st.limit = t.avail_before[i];
+      const e = st.take();
       if (e) return fail(null, e);
     }
-    if (!ref.outstandingOf(u.id)) {
-      const pending = t.avail.slice(next).includes(u.id);
-      const e = takeAvail(pending ? (id) => id === u.id : () => false);
-      if (e) return fail(i, e);
-      if (!ref.outstandingOf(u.id) && !ref.skipped(u.id) && next >= limit && t.avail.slice(next).includes(u.id)) {
-        return fail(i, bad('USED_BEFORE_AVAIL', `used entry ${i} names id ${u.id} before it was made available`));
-      }
-    }
     const flush = u.flush === true;
-    const r = ref.used(u.id, u.len ?? 0, flush);
+    const r = st.used(i, u.id, u.len ?? 0, flush);
     if (!r.ok) return fail(i, r);
     out.completions.push({ ids: r.ids, slots: r.slots });
     out.buffers_used += r.ids.length;
@@ -234,7 +258,7 @@ export function referenceCheckTrace(t: RefTrace): RefTraceResult {
     if (flush) out.flushes++;
   }
   if (t.complete === true) {
-    const lost = ref.outstanding() + (t.avail.length - next);
+    const lost = st.ref.outstanding() + st.pendingCount;
     if (lost > 0) return fail(null, bad('LOST_BUFFER', `${lost} buffer(s) made available were never used`));
   }
   return out;

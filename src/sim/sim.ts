@@ -31,6 +31,7 @@ import type { MemoryOps } from '../memory/ops.js';
 import { Rng, subSeed } from '../util/rng.js';
 import { applyDrain, drainMenuSize, fieldName, SimWorld, type MemoryModel, type SimMemory } from './memory.js';
 import { bugByName } from './bugs.js';
+import { attachReferenceHook } from './reference-hook.js';
 import { isVqError, VqError } from '../errors.js';
 
 export type Strategy = 'random' | 'pct' | 'exhaustive';
@@ -195,6 +196,8 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
   const names = ['driver', 'device'] as const;
   const logs = [new EventLog(shared.driverLog), new EventLog(shared.deviceLog)];
   const live = new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: (1 << 12) + 2 * orderWindowOf(cfg) }, logs[0], logs[1]);
+  // The independent reference model reads the same records and both sides' slot moves (reference-hook.ts).
+  const refHook = attachReferenceHook(cfg, f, sides[0], sides[1]);
   const tail: SimResult['tail'] = [];
   const seen = [0, 0];
   const remember = (step: number): void => {
@@ -205,6 +208,7 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
       for (; seen[s] !== w; seen[s] = (seen[s] + 1) | 0) {
         const i = (seen[s] & (log.capacity - 1)) << 1;
         tail.push({ step, side: names[s], text: describe(log.data[i], log.data[i + 1]) });
+        refHook.record(s, log.data[i], log.data[i + 1]);
         if (tail.length > 60) tail.shift();
       }
     }
@@ -258,6 +262,8 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
   const check = (): void => {
     live.drain();
     if (live.stop && !violation) { const v = live.checker.violations[0]; fail(v.rule, v.message, 'checker'); }
+    const d = refHook.compare(live.checker.violations[0]?.rule ?? null);
+    if (d !== null && !violation) fail('REFERENCE_DISAGREES', d, 'reference');
   };
   // Preemption at publication points (one level deep): the other side runs a step in the middle of
   // this side's, exactly where a barrier sits — the interleavings ordering bugs need.
