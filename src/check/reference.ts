@@ -30,8 +30,8 @@ import { parseOrderSpec, type OrderSpec, type RingKind } from '../spec/features.
 /** The rule codes the model can report (the same names the rest of vqlab uses). */
 export type RefRule =
   | 'USED_BAD_ID' | 'USED_ID_NOT_OUTSTANDING' | 'USED_OUT_OF_ORDER' | 'USED_BAD_LEN'
-  | 'USED_FLUSH_WITHOUT_FEATURE' | 'USED_FLUSH_WITH_HOLE' | 'USED_BEFORE_AVAIL'
-  | 'AVAIL_BAD_HEAD' | 'AVAIL_IDX_JUMP' | 'LOST_BUFFER';
+  | 'USED_FLUSH_WITHOUT_FEATURE' | 'USED_FLUSH_WITH_HOLE' | 'USED_BEFORE_AVAIL' | 'USED_BAD_FLAGS'
+  | 'AVAIL_BAD_HEAD' | 'AVAIL_IDX_JUMP' | 'AVAIL_OVER_QUEUE_SIZE' | 'LOST_BUFFER';
 
 /** One buffer made available (an id made available again is a new instance). */
 export interface RefBuffer {
@@ -65,6 +65,8 @@ export interface ReferenceOptions {
   maxId: number;
   /** Most buffers from the oldest outstanding one to the newest (the ordering window). */
   window: number;
+  /** Most buffers outstanding at once (the queue size, 2.7 / 2.8.10.1); unbounded when absent. */
+  maxOutstanding?: number;
 }
 
 export const REF_UNKNOWN_CAPACITY = 0xffffffff;
@@ -163,8 +165,10 @@ export interface RefTrace {
   ring: RingKind;
   order: string | string[];
   queue_size: number;
-  avail: number[];
-  used: { id: number; len?: number; flush?: boolean }[];
+  /** An id, or an id with the capacity of this instance. */
+  avail: (number | { id: number; capacity?: number })[];
+  /** `flags`: the ring's own flags word, when the trace carries it. */
+  used: { id: number; len?: number; flush?: boolean; flags?: number }[];
   capacity?: Record<string, number>;
   complete?: boolean;
   avail_before?: number[];
@@ -213,6 +217,10 @@ export class ReferenceStream {
     while (this.pending.length > 0 && this.taken < this.limit && this.ref.span() < this.opts.window) {
       const p = this.pending.shift()!;
       this.taken++;
+      const max = this.opts.maxOutstanding ?? Infinity;
+      if (this.ref.outstanding() >= max) {
+        return bad('AVAIL_OVER_QUEUE_SIZE', `buffer id ${p.id} made available while ${this.ref.outstanding()} buffers are outstanding: more than the queue size ${max} at once`);
+      }
       const e = this.ref.avail(p.id, p.descriptors, p.indirect, p.capacity);
       if (e) return e;
       if (stop(p.id)) break;
@@ -234,12 +242,41 @@ export class ReferenceStream {
   }
 }
 
-/** Check a trace with the reference model (avail events taken as ReferenceStream says). */
+/**
+ * The FLUSH bit and whether `len` is meaningful, from a used entry's own flags word, or the rule the
+ * word breaks. Split (virtq_used_elem.flags): with PARTIAL_ORDER only FLUSH (0x8000) is defined;
+ * without it the word is the upper half of the old le32 id, so anything but 0 or FLUSH alone names
+ * an id past 65535. Packed (used descriptor flags): AVAIL and USED are the wrap counter, NEXT is
+ * ignored by drivers (2.8.6), without WRITE the len is not meaningful (2.8.4), FLUSH is 8; any
+ * other bit is reserved.
+ */
+export function decodeUsedFlags(ring: RingKind, flushDefined: boolean, id: number, flags: number): { flush: boolean; lenMeaningful: boolean } | RefBad {
+  if (ring === 'split') {
+    const flush = (flags & 0x8000) !== 0;
+    if (!flushDefined && flags !== 0 && flags !== 0x8000) return bad('USED_BAD_ID', `used id ${id + flags * 0x10000} (le32) out of range`);
+    if (flushDefined && (flags & ~0x8000) !== 0) return bad('USED_BAD_FLAGS', `used entry flags 0x${flags.toString(16)}: only FLUSH is defined`);
+    return { flush, lenMeaningful: true };
+  }
+  const NEXT = 1, WRITE = 2, FLUSH = 8, AVAIL = 1 << 7, USED = 1 << 15;
+  if ((flags & ~(NEXT | WRITE | FLUSH | AVAIL | USED)) !== 0) return bad('USED_BAD_FLAGS', `used descriptor flags 0x${flags.toString(16)}: reserved bits`);
+  return { flush: (flags & FLUSH) !== 0, lenMeaningful: (flags & WRITE) !== 0 };
+}
+
+/**
+ * Check a trace with the reference model, as `vqlab check` reads a trace (docs/interpretations.md):
+ * avail events taken as late as the entries allow (ReferenceStream); at most queue-size buffers
+ * outstanding; a span bounded only by the trace; avail events after the last entry checked too.
+ */
 export function referenceCheckTrace(t: RefTrace): RefTraceResult {
   const order = parseOrderSpec(t.order);
   if (!order) throw new TypeError(`reference: unknown order ${JSON.stringify(t.order)}`);
-  const st = new ReferenceStream({ ring: t.ring, order, maxId: t.ring === 'split' ? t.queue_size : 65536, window: t.queue_size });
-  for (const id of t.avail) st.avail(id, 1, false, t.capacity?.[String(id)] ?? REF_UNKNOWN_CAPACITY);
+  const n = t.avail.length;
+  const st = new ReferenceStream({ ring: t.ring, order, maxId: t.ring === 'split' ? t.queue_size : 65536, window: Math.max(t.queue_size, n + 1), maxOutstanding: t.queue_size });
+  for (const a of t.avail) {
+    const id = typeof a === 'number' ? a : a.id;
+    const own = typeof a === 'number' ? undefined : a.capacity;
+    st.avail(id, 1, false, own ?? t.capacity?.[String(id)] ?? REF_UNKNOWN_CAPACITY);
+  }
   const out: RefTraceResult = { ok: true, first_bad: null, rule: 'ok', used_entries: t.used.length, buffers_used: 0, batched_entries: 0, flushes: 0, completions: [] };
   const fail = (entry: number | null, r: RefBad): RefTraceResult => ({ ...out, ok: false, first_bad: entry, rule: r.rule, message: r.message });
   for (let i = 0; i < t.used.length; i++) {
@@ -249,14 +286,25 @@ export function referenceCheckTrace(t: RefTrace): RefTraceResult {
       const e = st.take();
       if (e) return fail(null, e);
     }
-    const flush = u.flush === true;
-    const r = st.used(i, u.id, u.len ?? 0, flush);
+    let flush = u.flush === true;
+    let len = u.len ?? 0;
+    if (u.flags !== undefined) {
+      const d = decodeUsedFlags(t.ring, st.ref.flushDefined, u.id, u.flags);
+      if ('ok' in d) return fail(i, d);
+      flush = d.flush;
+      if (!d.lenMeaningful) len = 0;
+    }
+    const r = st.used(i, u.id, len, flush);
     if (!r.ok) return fail(i, r);
     out.completions.push({ ids: r.ids, slots: r.slots });
     out.buffers_used += r.ids.length;
     if (r.ids.length > 1) out.batched_entries++;
     if (flush) out.flushes++;
   }
+  // Buffers made available after the last entry obey the avail rules too.
+  st.limit = n;
+  const e = st.take();
+  if (e) return fail(null, e);
   if (t.complete === true) {
     const lost = st.ref.outstanding() + st.pendingCount;
     if (lost > 0) return fail(null, bad('LOST_BUFFER', `${lost} buffer(s) made available were never used`));
