@@ -55,7 +55,7 @@ describe('vqlab stress --kinds sim end to end', () => {
   const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
   it('a planted bug fails its sim runs; each artifact replays with vqlab replay; shards merge', () => {
     const common = ['stress', '--kinds', 'sim', '--rings', 'packed', '--orders', 'in-order,partial', '--event-idx', 'off',
-      '--sim-models', 'sc', '--sim-strategies', 'random', '--sim-bug', 'wrap-counter-not-flipped', '--sim-budget-ms', '3000', '--out', dir, '--json'];
+      '--sim-models', 'sc', '--sim-strategies', 'random', '--sim-bug', 'wrap-counter-not-flipped', '--sim-queue-sizes', '4', '--sim-budget-ms', '3000', '--out', dir, '--json'];
     const a = vqlab([...common, '--shard', '1/2']);
     const b = vqlab([...common, '--shard', '2/2']);
     expect(a.status, a.stderr).toBe(1);

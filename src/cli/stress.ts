@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type RunKind, type SimSpec } from '../stress/campaign.js';
+import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type DrawSpec, type RunKind, type SimSpec } from '../stress/campaign.js';
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
 import { bugByName } from '../sim/bugs.js';
@@ -26,10 +26,10 @@ export function stressCommand(): Command {
     .option('--kinds <list>', 'threaded,sim: two-thread runs, and/or budgets of simulator schedules (src/sim: modelled memory, random/PCT scheduling)', listArg('--kinds', choice('--kinds', ['threaded', 'sim'] as const)), d.kinds)
     .option('--rings <list>', 'split,packed', listArg('--rings', choice('--rings', ['split', 'packed'] as const)), d.rings)
     .option('--orders <list>', 'none,in-order,partial,in-order+partial (an item joins both ordering features with +: IN_ORDER rules, FLUSH defined)', listArg('--orders', orderArg('--orders items', '+')), d.orders)
-    .option('--event-idx <list>', 'off,on', listArg('--event-idx', onOff('--event-idx')), d.eventIdx)
-    .option('--indirect <list>', 'off,on', listArg('--indirect', onOff('--indirect')), d.indirect)
-    .option('--queue-sizes <list>', 'queue sizes (split ones must be powers of 2)', listArg('--queue-sizes', num('--queue-sizes', 1, 32768, true)), d.queueSizes)
-    .option('--segments <list>', 'descriptors per buffer', listArg('--segments', num('--segments', 1, 1024, true)), d.segments)
+    .option('--event-idx <list>', 'off,on (default: drawn per run)', listArg('--event-idx', onOff('--event-idx')), d.eventIdx)
+    .option('--indirect <list>', 'off,on (default: drawn per run)', listArg('--indirect', onOff('--indirect')), d.indirect)
+    .option('--queue-sizes <list>', 'queue sizes, split ones powers of 2 (default: drawn per run from 1, 2, 3, odd and powers of 2)', listArg('--queue-sizes', num('--queue-sizes', 1, 32768, true)), d.queueSizes)
+    .option('--segments <list>', 'descriptors per buffer (default: drawn per run, 1..4)', listArg('--segments', num('--segments', 1, 1024, true)), d.segments)
     .option('--fault-rates <list>', 'page-fault probabilities', listArg('--fault-rates', num('--fault-rates', 0, 1, false)), d.faultRates)
     .option('--notify <list>', 'poll,wait', listArg('--notify', choice('--notify', ['poll', 'wait'] as const)), d.notify)
     .option('--seeds <n>', 'runs per configuration, each with its own seed', intArg('--seeds', 1, 1_000_000), d.seeds)
@@ -40,11 +40,15 @@ export function stressCommand(): Command {
     .option('--stall-timeout-ms <ms>', 'per-run stall bound (0: derived)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
     .option('--sim-models <list>', 'sim runs: sc,tso,relaxed memory models', listArg('--sim-models', choice('--sim-models', ['sc', 'tso', 'relaxed'] as const)), d.sim.models)
     .option('--sim-strategies <list>', 'sim runs: random,pct scheduling', listArg('--sim-strategies', choice('--sim-strategies', ['random', 'pct'] as const)), d.sim.strategies)
-    .option('--sim-queue-sizes <list>', 'sim runs: queue sizes (1..256; split: powers of 2)', listArg('--sim-queue-sizes', num('--sim-queue-sizes', 1, 256, true)), d.sim.queueSizes)
+    .option('--sim-queue-sizes <list>', 'sim runs: queue sizes (1..256; split: powers of 2; default: drawn per run)', listArg('--sim-queue-sizes', num('--sim-queue-sizes', 1, 256, true)), d.sim.queueSizes)
     .option('--sim-fault-rates <list>', 'sim runs: page-fault probabilities', listArg('--sim-fault-rates', num('--sim-fault-rates', 0, 1, false)), d.sim.faultRates)
     .option('--sim-buffers <n>', 'sim runs: buffers per schedule', intArg('--sim-buffers', 1, 100_000), d.sim.buffers)
     .option('--sim-budget-ms <ms>', 'sim runs: time each run explores schedules for', intArg('--sim-budget-ms', 1, 86_400_000), d.sim.budgetMs)
     .option('--sim-bug <name>', 'sim runs: plant a bug from the catalogue (vqlab bugs); configurations it cannot show in are skipped', (v: string) => {
+      if (!bugByName(v)) throw new InvalidArgumentError(`unknown bug "${v}" (vqlab bugs lists them)`);
+      return v;
+    })
+    .option('--bug <name>', 'threaded runs: plant a bug from the catalogue into the real threads\' memory layer; configurations it cannot show in are skipped', (v: string) => {
       if (!bugByName(v)) throw new InvalidArgumentError(`unknown bug "${v}" (vqlab bugs lists them)`);
       return v;
     })
@@ -54,6 +58,11 @@ export function stressCommand(): Command {
     .option('--json', 'print one JSON report (combine shards with vqlab stress merge)')
     .option('--quiet', 'no progress bar on stderr')
     .addHelpText('after', `
+Queue size, segments, indirect and EVENT_IDX are drawn afresh for every run from its seed (queue
+sizes 1, 2, 3, odd and powers of 2 up to 1024, split only powers of 2; sim runs up to 256) unless
+pinned by --queue-sizes / --sim-queue-sizes, --segments, --indirect, --event-idx. The report
+records every run's whole configuration ("config").
+
 A sim run explores simulator schedules (seeds s, s+1, …) for --sim-budget-ms; a failing one writes an
 artifact whose "replay" string \`vqlab replay <string>\` (or \`vqlab replay <artifact>\`) reproduces bit
 for bit. Threaded failures replay with \`vqlab run --from <artifact>\`. A campaign of sim runs only
@@ -62,7 +71,10 @@ uses one pool thread per core (each run is one thread); otherwise one per driver
 Exit status: 0 when every run passed, 1 on any failure or interruption, 2 on bad usage.
 Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 --json > shard.json
          vqlab stress --kinds threaded,sim --sim-models tso,relaxed --seeds 2`)
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, self: Command) => {
+      // A dimension the user did not pin is drawn per run.
+      const given = (k: string): boolean => self.getOptionValueSource(k) === 'cli';
+      const draw: DrawSpec = { queueSize: !given('queueSizes'), segments: !given('segments'), indirect: !given('indirect'), eventIdx: !given('eventIdx'), simQueueSize: !given('simQueueSizes') };
       const sim: SimSpec = {
         models: o.simModels as SimSpec['models'], strategies: o.simStrategies as SimSpec['strategies'], queueSizes: o.simQueueSizes as number[],
         faultRates: o.simFaultRates as number[], buffers: o.simBuffers as number, budgetMs: o.simBudgetMs as number, bug: (o.simBug as string | undefined) ?? null,
@@ -74,9 +86,9 @@ Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 
         indirect: o.indirect as boolean[], queueSizes: o.queueSizes as number[], segments: o.segments as number[],
         faultRates: o.faultRates as number[], notify: o.notify as CampaignSpec['notify'], seeds: o.seeds as number,
         seedBase: o.seed as number, buffers: o.buffers as number, faultLatencyUs: o.faultLatencyUs as number,
-        timeoutS: o.timeoutS as number, stallTimeoutMs: o.stallTimeoutMs as number,
+        timeoutS: o.timeoutS as number, stallTimeoutMs: o.stallTimeoutMs as number, draw, bug: (o.bug as string | undefined) ?? null,
       };
-      if (kinds.includes('threaded') && spec.rings.length === 1 && spec.rings[0] === 'split' && spec.queueSizes.every((q) => !isPowerOfTwo(q))) {
+      if (kinds.includes('threaded') && !draw.queueSize && spec.rings.length === 1 && spec.rings[0] === 'split' && spec.queueSizes.every((q) => !isPowerOfTwo(q))) {
         throw new UsageError(`--queue-sizes ${fmtList(spec.queueSizes)}: a split queue size must be a power of 2`);
       }
       const shard = o.shard !== undefined ? parseShard(o.shard as string) : null;
@@ -148,6 +160,20 @@ export function formatStress(r: StressReport): string {
   });
   let s = `campaign ${r.campaign_id}${r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : r.shards_merged?.length ? ` (${r.shards_merged.length} shards merged)` : ''}: ${r.results.length} of ${r.runs_total} runs, ${r.pool_pairs} ${r.results.length > 0 && r.results.every((x) => x.kind === 'sim') ? 'pool thread(s)' : 'pair(s)'} at once, ${(r.elapsed_ms / 1000).toFixed(1)} s (${r.runs_per_s} runs/s)\n`;
   s += table(rows, ['ring/order', 'runs', 'ok', 'failed', 'buffers', 'median buf/s', ...(anySim ? ['sim schedules'] : [])]);
+  const drew = r.spec.draw && Object.values(r.spec.draw).some(Boolean);
+  if (drew) {
+    // What the draw gave: runs (and failed runs) per queue size.
+    const byQ = new Map<number, [number, number]>();
+    for (const x of r.results) {
+      const q = (x.config as { queueSize?: number } | undefined)?.queueSize;
+      if (q === undefined) continue;
+      const c = byQ.get(q) ?? [0, 0];
+      c[0]++;
+      if (!x.ok && !x.aborted) c[1]++;
+      byQ.set(q, c);
+    }
+    s += `\nqueue sizes drawn (runs${r.failed_runs ? ', failed' : ''}): ${[...byQ.entries()].sort((a, b) => a[0] - b[0]).map(([q, [n, f]]) => `q${q} ${n}${r.failed_runs ? `/${f}` : ''}`).join(', ')}`;
+  }
   s += `\nlost ${r.lost}, duplicated ${r.duplicated}, corrupted ${r.corrupted}${r.skipped.length ? `; ${r.skipped.length} combinations skipped (not valid for the ring)` : ''}`;
   const dirs = [...new Set(r.failures.flatMap((f) => (f.artifact ? [dirname(f.artifact)] : [])))];
   if (dirs.length) s += `\nfailure artifacts in ${dirs.join(', ')}`;

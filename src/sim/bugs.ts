@@ -40,9 +40,9 @@ class Wrap implements MemoryOps {
   mb(): void { this.inner.mb(); }
 }
 
-const split = (gl: GuestLayout): { avail: number; used: number; n: number; usedEvent: number } => {
-  const r = gl.ring as { avail: { offset: number }; used: { offset: number }; usedEvent: { offset: number }; queueSize: number };
-  return { avail: r.avail.offset, used: r.used.offset, n: r.queueSize, usedEvent: r.usedEvent.offset };
+const split = (gl: GuestLayout): { avail: number; used: number; n: number; usedEvent: number; availEvent: number } => {
+  const r = gl.ring as { avail: { offset: number }; used: { offset: number }; usedEvent: { offset: number }; availEvent: { offset: number }; queueSize: number };
+  return { avail: r.avail.offset, used: r.used.offset, n: r.queueSize, usedEvent: r.usedEvent.offset, availEvent: r.availEvent.offset };
 };
 const inUsedFlags = (gl: GuestLayout, o: number): boolean => {
   const s = split(gl);
@@ -119,6 +119,15 @@ export const BUGS: BugSpec[] = [
     name: 'event-idx-off-by-one', side: 'driver', model: 'sc', needs: { ring: 'split', notify: 'wait', eventIdx: true },
     what: 'driver asks for an interrupt one entry too late (used_event = last_used + 1)',
     wrap: (m, gl) => new (class extends Wrap { override st16Release(o: number, v: number): void { this.inner.st16Release(o, o === split(gl).usedEvent ? (v + 1) & 0xffff : v); } })(m),
+  },
+  {
+    // 2.7.10: the device asks for a kick when avail.idx passes avail_event; one too far, and a
+    // driver that publishes a single buffer and then has nothing more to add (a full queue of 1)
+    // never kicks. Its disable store (last_avail - 1) also lands one further, on last_avail: only
+    // an extra kick. Larger queues mask it: the next batch's kick wakes the device.
+    name: 'avail-event-off-by-one', side: 'device', model: 'sc', needs: { ring: 'split', notify: 'wait', eventIdx: true },
+    what: 'device asks for a kick one buffer too late (avail_event = last_avail + 1)',
+    wrap: (m, gl) => new (class extends Wrap { override st16Release(o: number, v: number): void { this.inner.st16Release(o, o === split(gl).availEvent ? (v + 1) & 0xffff : v); } })(m),
   },
   {
     name: 'id-reused-while-outstanding', side: 'driver', model: 'sc', needs: { ring: 'split' },

@@ -222,6 +222,8 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
       }
       delete r.result;
       delete r.sim_failure;
+      // Every run's configuration, passing or not: a campaign that draws its queues must say what it drew.
+      r.config = run.kind === 'sim' ? run.sim : run.cfg;
       results.push(r);
       o.onProgress?.({ done, total: runs.length, failures: failures.length, runsPerS: done / ((performance.now() - t0) / 1000) });
     }));

@@ -57,6 +57,8 @@ export interface CampaignTaskResult {
   sim_failure?: SimFailure;
   /** A configuration error (should not happen: the campaign validated it). */
   error?: string;
+  /** The run's whole configuration (drawn dimensions included), as the report records it. */
+  config?: RunConfig | SimConfig;
 }
 
 export async function runCampaignTask(t: CampaignTask): Promise<CampaignTaskResult> {
