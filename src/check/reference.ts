@@ -1,15 +1,15 @@
 /**
  * The reference model of the used ring: a second, deliberately simple statement of what each used
- * entry means, written from the specification (2.7.20 / 2.8.20 "In-order use of descriptors",
- * 2.7.8 / 2.8.21 "The Virtqueue Used Ring") and the VIRTIO_F_PARTIAL_ORDER proposal as read in
+ * entry means, written from the specification ("The Virtqueue Used Ring", "In-order use of
+ * descriptors", split and packed) and the VIRTIO_F_PARTIAL_ORDER proposal as read in
  * docs/interpretations.md, sharing no code with UsedTracker (src/order/tracker.ts) or the Checker
  * (src/check/checker.ts).
  *
  * Why a second model: the driver, the device and the checker all use UsedTracker, so a bug in the
  * tracker is a bug in all three at once (a common-mode failure) and the checker cannot see it. This
- * model is the independent opinion. It keeps every buffer instance ever made available in one plain
- * array and answers every question by scanning it: O(buffers) per entry, never for a hot path
- * (property tests, the simulator, `vqlab check --reference`).
+ * model is the independent opinion. It keeps the buffer instances made available, from the oldest
+ * outstanding one on, in one plain array and answers every question by scanning it: O(window) per
+ * entry, never for a hot path (property tests, the simulator, `vqlab check --reference`).
  *
  * What an entry completes:
  *  - no ordering feature: exactly the buffer it names;
@@ -22,8 +22,8 @@
  * capacity of the named instance only (a batch reports the last buffer's len). The ring slots an
  * entry moves past: split, one per completed buffer; packed, the sum of the completed buffers'
  * descriptor slots (a chain of k descriptors takes k slots, an indirect buffer one).
- * Precedence when an entry breaks several rules: which buffer it names first (range, then
- * outstanding), then its len, then its flags.
+ * Precedence when an entry breaks several rules: reserved bits in its flags word (when a trace
+ * gives the word), then which buffer it names (range, then outstanding), then its len, then FLUSH.
  */
 import { parseOrderSpec, type OrderSpec, type RingKind } from '../spec/features.js';
 
