@@ -84,11 +84,12 @@ describe('vqlab stress records what it drew', () => {
       '--sim-budget-ms', '50', '--event-idx', 'off', '--out', dir, '--json'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout) as StressReport;
-    expect(rep.spec.draw).toMatchObject({ simQueueSize: true, eventIdx: false });
+    // (The JSON output spells keys in snake_case.)
+    expect(rep.spec.draw).toMatchObject({ sim_queue_size: true, event_idx: false });
     expect(rep.results).toHaveLength(4);
     for (const x of rep.results) {
-      expect(x.config).toMatchObject({ ring: 'packed', order: 'in-order', eventIdx: false });
-      expect(x.key).toContain(`/q${(x.config as { queueSize: number }).queueSize}/`);
+      expect(x.config).toMatchObject({ ring: 'packed', order: 'in-order', event_idx: false });
+      expect(x.key).toContain(`/q${(x.config as unknown as { queue_size: number }).queue_size}/`);
     }
   });
 });

@@ -165,7 +165,9 @@ export function formatStress(r: StressReport): string {
     // What the draw gave: runs (and failed runs) per queue size.
     const byQ = new Map<number, [number, number]>();
     for (const x of r.results) {
-      const q = (x.config as { queueSize?: number } | undefined)?.queueSize;
+      // A merged report was read back from JSON, where keys are snake_case.
+      const cf = x.config as { queueSize?: number; queue_size?: number } | undefined;
+      const q = cf?.queueSize ?? cf?.queue_size;
       if (q === undefined) continue;
       const c = byQ.get(q) ?? [0, 0];
       c[0]++;
