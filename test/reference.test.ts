@@ -157,7 +157,7 @@ describe('reference model beside the Checker (vqlab check)', () => {
         const pick = (x: typeof c): unknown => [x.ok, x.first_bad, x.rule, x.used_entries, x.buffers_used, x.batched_entries, x.flushes];
         expect(pick(r), JSON.stringify(t)).toEqual(pick(c));
         rules.add(r.rule);
-      }), { numRuns: 2000, seed: 11 });
+      }), { numRuns: 4000, seed: 11 });
     // The traces reach every rule a trace can break, and pass often enough.
     for (const k of ['ok', 'USED_BAD_ID', 'USED_ID_NOT_OUTSTANDING', 'USED_OUT_OF_ORDER', 'USED_BAD_LEN', 'USED_FLUSH_WITHOUT_FEATURE', 'USED_FLUSH_WITH_HOLE',
       'USED_BEFORE_AVAIL', 'USED_BAD_FLAGS', 'AVAIL_BAD_HEAD', 'AVAIL_OVER_QUEUE_SIZE', 'LOST_BUFFER']) expect(rules, k).toContain(k);

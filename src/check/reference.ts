@@ -282,9 +282,10 @@ export function referenceCheckTrace(t: RefTrace): RefTraceResult {
   for (let i = 0; i < t.used.length; i++) {
     const u = t.used[i];
     if (t.avail_before) {
+      // The events made available before entry i: a rule one breaks is reported at entry i.
       st.limit = t.avail_before[i];
       const e = st.take();
-      if (e) return fail(null, e);
+      if (e) return fail(i, e);
     }
     let flush = u.flush === true;
     let len = u.len ?? 0;
