@@ -10,7 +10,7 @@ import * as api from '../src/index.js';
 // internals behind `vqlab/internals`, the side contract's types importable from 'vqlab', and the
 // example script runs.
 const root = new URL('..', import.meta.url).pathname;
-const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 240_000 });
 
 describe('runThreaded(Partial<RunConfig>)', () => {
   it('fills what is not given from DEFAULT_CONFIG', async () => {

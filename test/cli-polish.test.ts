@@ -14,7 +14,7 @@ const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'vqlab-polish-'));
 const vqlab = (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) =>
-  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 240_000, cwd: opts.cwd, env: { ...process.env, ...opts.env } });
 const oneLine = (r: { status: number | null; stdout: string; stderr: string }): string => {
   expect(r.status, r.stderr).toBe(2);
   expect(r.stdout).toBe('');
@@ -189,7 +189,7 @@ describe('progress output: only on a terminal that can draw it, never with --qui
   // `script` gives the command a terminal (stdout and stderr both go to it).
   const pty = (args: string[], env: Record<string, string>): string => {
     const cmd = [process.execPath, bin, ...args].map((a) => `'${a}'`).join(' ');
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     return r.stdout;
   };
   const hasScript = spawnSync('script', ['--version']).status === 0;

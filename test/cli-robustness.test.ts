@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 
 // Every bad flag or value: ONE line on stderr, nothing on stdout, exit code 2 (after `npm run build`).
 const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
-const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 30_000 });
+const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
 
 const BAD: string[][] = [
   // no command, unknown commands

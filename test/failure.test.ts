@@ -83,7 +83,7 @@ describe('CLI: every bad flag or value is one line on stderr and exit 2', () => 
   ];
   for (const args of cases) {
     it(args.join(' '), () => {
-      const r = spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -8,7 +8,7 @@ import { VqError } from '../src/errors.js';
 // Both ordering features at once (VIRTIO_F_IN_ORDER and VIRTIO_F_PARTIAL_ORDER): IN_ORDER's rules
 // hold and FLUSH is a defined bit. The CLI tests run the built CLI (after `npm run build`).
 const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
-const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
 
 describe('the checker with both ordering features (IN_ORDER rules, FLUSH defined)', () => {
   const checker = () => new Checker({ ring: 'split', order: 'in-order', flushAllowed: true, queueSize: 4 });

@@ -6,7 +6,7 @@ import { runThreaded } from '../src/harness/run.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../src/harness/config.js';
 
 const ex = (name: string): string => new URL(`../examples/${name}`, import.meta.url).pathname;
-const base: RunConfig = { ...DEFAULT_CONFIG, buffers: 5000, queueSize: 64, faultRate: 0, segments: 2, segmentBytes: 32, timeoutS: 30 };
+const base: RunConfig = { ...DEFAULT_CONFIG, buffers: 5000, queueSize: 64, faultRate: 0, segments: 2, segmentBytes: 32, timeoutS: 600 }; // a hang bound: starved beside CPU hogs a 20 000-buffer run took 31 s
 
 // The same harness, checker and figures run vqlab's own device and a user's module side by side.
 describe('side contract: user modules and vqlab\'s own sides through one harness', () => {

@@ -15,7 +15,7 @@ describe(`${ring} ring, two worker threads: every ordering × EVENT_IDX × INDIR
             const r = await runThreaded({
               ...DEFAULT_CONFIG, ring, order, eventIdx, indirect, notify,
               queueSize, buffers: 4000, segments: 3, segmentBytes: 24, faultRate: 0.02, faultLatencyUs: 30,
-              seed: 7, timeoutS: 30,
+              seed: 7, timeoutS: 600,
             });
             expect(r.failure).toBeNull();
             expect(r.violations).toEqual([]);
@@ -82,7 +82,7 @@ describe('both ordering features negotiated (in-order,partial), two worker threa
         const r = await runThreaded({
           ...DEFAULT_CONFIG, ring, order: 'in-order,partial', eventIdx, indirect, notify,
           queueSize: ring === 'split' ? 64 : 100, buffers: 4000, segments: 3, segmentBytes: 24, faultRate: 0.02, faultLatencyUs: 30,
-          seed: 9, timeoutS: 30,
+          seed: 9, timeoutS: 600,
         });
         expect(r.failure).toBeNull();
         expect(r.violations).toEqual([]);

@@ -138,7 +138,7 @@ describe('replay and shrinking', () => {
 describe('vqlab explore / replay / bugs', () => {
   const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), 'vqlab-sim-'));
-  const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
   it('explore --json finds a planted bug, exits 1, writes an artifact that replay reproduces', () => {
     const art = join(dir, 'f.json');
     const r = vqlab(['explore', '--bug', 'no-mb-before-kick-check', '--model', 'tso', '--budget-s', '600', '--max-schedules', '1000', '--artifact', art, '--json']);

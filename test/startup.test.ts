@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vqlab-startup-'));
 function imports(args: string[], env: Record<string, string> = {}): { status: number | null; urls: string[]; stderr: string } {
   const log = join(dir, `imports-${Math.random().toString(36).slice(2)}.txt`);
   writeFileSync(log, '');
-  const r = spawnSync(process.execPath, ['--import', hook, bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, VQLAB_IMPORT_LOG: log, ...env } });
+  const r = spawnSync(process.execPath, ['--import', hook, bin, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, VQLAB_IMPORT_LOG: log, ...env } });
   const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
   rmSync(log, { force: true });
   return { status: r.status, urls, stderr: r.stderr };

@@ -62,7 +62,7 @@ describe('stress merge', () => {
 describe('vqlab stress end to end (small, threaded)', () => {
   const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), 'vqlab-stress-'));
-  const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
   it('two shards run disjoint halves; merge covers the campaign; failures become artifacts that vqlab run --from reproduces', () => {
     // In-order with every buffer faulting for 2 s and a 300 ms stall bound: each run fails as STALL.
     const common = ['stress', '--rings', 'split,packed', '--orders', 'in-order', '--event-idx', 'off', '--fault-rates', '1',

@@ -52,7 +52,7 @@ describe('campaigns with simulator runs', () => {
 describe('vqlab stress --kinds sim end to end', () => {
   const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), 'vqlab-stress-sim-'));
-  const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const vqlab = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
   it('a planted bug fails its sim runs; each artifact replays with vqlab replay; shards merge', () => {
     const common = ['stress', '--kinds', 'sim', '--rings', 'packed', '--orders', 'in-order,partial', '--event-idx', 'off',
       '--sim-models', 'sc', '--sim-strategies', 'random', '--sim-bug', 'wrap-counter-not-flipped', '--sim-queue-sizes', '4', '--sim-budget-ms', '3000', '--out', dir, '--json'];
