@@ -42,12 +42,6 @@ export function orderArg(name: string, sep = ','): (v: string) => OrderSpec {
   };
 }
 
-export function choiceArg<T extends string>(name: string, choices: readonly T[]): (v: string) => T {
-  return (v: string) => {
-    if (!(choices as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${choices.join('|')}`);
-    return v as T;
-  };
-}
 
 /** A comma-separated list parsed item by item; duplicates removed, order kept. */
 export function listArg<T>(name: string, item: (s: string) => T): (v: string) => T[] {
