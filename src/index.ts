@@ -17,6 +17,7 @@ export { DEFAULT_CONFIG, configOf, type RunConfig } from './harness/config.js';
 // Traces from any implementation.
 export { checkTrace, Checker, TRACE_FORMAT_VERSION, type TraceInput, type AvailItem, type UsedItem, type CheckResult, type Violation } from './check/checker.js';
 export { parseLineTrace, formatLineTrace } from './check/lineformat.js';
+export { checkQemuTrace, parseQueueSpec, parseSidecar, QemuTraceError, type QemuCheckResult, type QemuCheckOptions, type QueueSpec, type QueueVerdict, type ImportedTrace } from './trace/qemu.js';
 
 // The deterministic simulator: schedule search, replay strings, the planted-bug catalogue.
 export {

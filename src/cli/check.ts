@@ -7,6 +7,7 @@ import { VIRTQ_DESC_F_FLUSH, VIRTQ_USED_ELEM_F_FLUSH } from '../spec/constants.j
 import { parseLineTrace, TraceFormatError } from '../check/lineformat.js';
 import { referenceCheckTrace, referenceDisagreement } from '../check/reference.js';
 import { EXIT_OK, EXIT_VIOLATION, printJson, UsageError } from './common.js';
+import { runQemuCheck, type QemuCliOptions } from './check-qemu.js';
 
 // The JSON trace's fields (schema/trace.schema.json; docs/trace-format.md). An unknown field is
 // refused rather than ignored: a misspelt "avail_before" would otherwise silently change the verdict.
@@ -99,9 +100,12 @@ export function checkCommand(): Command {
   return new Command('check')
     .description('check a virtqueue trace (JSON or line format) against the spec\'s and the proposal\'s rules')
     .argument('[file]', 'trace file; "-" or nothing: stdin')
-    .option('--format <f>', 'json | lines (default: json when the input starts with "{" or "[", else lines)')
+    .option('--format <f>', 'json | lines | qemu (default: json when the input starts with "{" or "[", else lines)')
     .option('--json', 'print the result as JSON (default: a short summary)')
     .option('--reference', 'also check with the independent reference model (src/check/reference.ts); exit 1 if the two disagree')
+    .option('--queue <spec>', 'qemu: what a queue negotiated, e.g. blk0:0,size=256,ring=packed,features=in-order (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--sidecar <file>', 'qemu: a file of --queue values, one per line')
+    .option('--complete', 'qemu: buffers still in flight at the end of the trace are lost')
     .addHelpText('after', `
 JSON input: {"ring":"split","order":"partial","queue_size":8,"avail":[0,1,{"id":2,"capacity":512}],
   "used":[{"id":1,"len":16},{"id":0,"len":16,"flush":true},{"id":2,"len":16,"flush":true}]}
@@ -113,10 +117,11 @@ counts}. Exit 0 when the trace conforms, 1 on a violation, 2 on bad input.
 --reference also checks it with the independent reference model and reports where the two
 disagree (JSON: "reference", the model's verdict, and "disagreement", null or the first field that
 differs); exit 1 also when they disagree.`)
-    .action((file: string | undefined, o: { format?: string; json?: boolean; reference?: boolean }) => {
+    .action((file: string | undefined, o: { format?: string; json?: boolean; reference?: boolean } & QemuCliOptions) => {
       const stdin = file === undefined || file === '-';
+      if (o.format === 'qemu') return runQemuCheck(stdin ? undefined : file, o);
       const src = stdin ? 'stdin' : file;
-      if (o.format !== undefined && o.format !== 'json' && o.format !== 'lines') throw new UsageError(`--format must be json or lines, got ${o.format}`);
+      if (o.format !== undefined && o.format !== 'json' && o.format !== 'lines') throw new UsageError(`--format must be json, lines or qemu, got ${o.format}`);
       if (stdin && process.stdin.isTTY) process.stderr.write('vqlab check: reading a trace from stdin (end it with Ctrl-D; "vqlab check --help" for the format)\n');
       let text: string;
       try { text = readFileSync(stdin ? 0 : file, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${src}: ${(e as Error).message}`); }
