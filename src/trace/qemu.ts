@@ -201,6 +201,8 @@ function readLog(text: string): { lives: Life[]; devs: Map<string, Dev>; vqDev: 
         const cf = RE_CANNOT_FILL.exec(d[2]);
         // qemu_log_mask prints right after the fill's own trace line, in the same thread.
         if (cf && lastFill && d[1] === 'virtqueue_ordered_fill') {
+          // With heads, the line must name the head of the fill it follows.
+          if (lastFill.ev.head >= 0 && Number(cf[1]) !== lastFill.ev.head) messages.push({ line: ln, message: `${s} (follows the fill of head ${lastFill.ev.head} at line ${lastFill.ev.line})` });
           lastFill.ev.error = s;
           lastFill.life.orderedFillError = true;
           lastFill.life.errors.push({ line: ln, message: s });
@@ -556,8 +558,10 @@ function modelQueue(l: Life, q: QueueIdent, specs: QueueSpec[], complete: boolea
       const stuck = filledUnused;
       why.push(`QEMU could not complete buffer ${heads ? `head ${f.it.id}` : `element ${f.ev.elem}`} (line ${f.ev.line}), which it had popped at line ${f.it.pop.line} and which was still in flight: its own IN_ORDER bookkeeping lost the buffer, not the driver`);
       if (sizeFrom === 'option') {
-        const from = f.usedSlot % size; const to = f.it.slot % size;
-        if (to < from) why.push(`its search ran from the used index's slot ${from} to the buffer's slot ${to}, past the end of the ${size}-entry ring`);
+        // QEMU looks for the element from the used index's slot onwards; where the element's slot
+        // is lower, that search has to wrap around the end of its per-slot array.
+        const wrapped = failedFills.filter((x) => x.it.slot % size < x.usedSlot % size).length;
+        if (wrapped > 0) why.push(`${wrapped === failedFills.length ? (failedFills.length === 1 ? 'its' : `all ${failedFills.length}`) : `${wrapped} of ${failedFills.length}`} search${failedFills.length === 1 ? '' : 'es'} for the buffer had to wrap past the end of the ${size}-slot ring (first: from the used index's slot ${f.usedSlot % size} to the buffer's slot ${f.it.slot % size})`);
       }
       why.push(`with IN_ORDER the device must use buffers in the order they were made available, so no buffer after it can be used: ${stuck} buffer(s) completed but never used, ${inflight.size} still in flight at the ${l.endedBy === 'reset' ? 'reset' : 'end of the trace'}`);
     }
