@@ -1,46 +1,30 @@
 #!/usr/bin/env node
-// Convert a QEMU trace log (the "log" trace backend, events virtqueue_pop and virtqueue_fill from
-// hw/virtio/trace-events) into vqlab's line format, for `vqlab check`.
+// Turn one queue of a QEMU trace log (the "log" trace backend: -trace 'virtqueue_*' -trace
+// 'virtio_*' -D qemu.log) into a vqlab line-format trace, with vqlab's QEMU importer — the same one
+// `vqlab check --format qemu` uses to check every queue of every device lifetime at once
+// (docs/qemu-traces.md). Run `npm run build` first.
 //
-//   qemu-system-x86_64 ... -trace 'virtqueue_pop' -trace 'virtqueue_fill' 2> qemu.log
-//   node examples/qemu-trace-to-vqlab.mjs qemu.log --vq 0x55d0c0a1b2c0 --queue-size 256 | vqlab check
+//   node examples/qemu-trace-to-vqlab.mjs qemu.log [--queue-size N] [--vq POINTER] [--lifetime L] | vqlab check
 //
-// QEMU names buffers by element pointer, not by descriptor head, and pops them in available order.
-// The converter gives each popped element the lowest free id (ids stay below the queue size, as a
-// split ring's heads do) and frees it when the element is filled. QEMU writes one used entry per
-// element (no batching, no FLUSH), so the trace is checked as `order none` unless --order says
-// otherwise (e.g. in-order for a device that negotiated VIRTIO_F_IN_ORDER).
+// Without --vq it takes the queue lifetime with the most buffers. --queue-size gives the size
+// (otherwise the least the trace allows); ring and features come from the trace where it says, as
+// in `vqlab check --format qemu`.
 import { readFileSync } from 'node:fs';
+import { checkQemuTrace, formatLineTrace, parseQueueSpec } from '../dist/src/index.js';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
-const vqFilter = opt('--vq');
-const queueSize = Number(opt('--queue-size', '256'));
-const order = opt('--order', 'none');
-const text = readFileSync(file ?? 0, 'utf8');
+const size = opt('--queue-size');
+const vq = opt('--vq');
+const lifetime = opt('--lifetime');
 
-const free = [];
-for (let i = queueSize - 1; i >= 0; i--) free.push(i);
-const idOf = new Map();
-const out = ['# converted from a QEMU trace log', 'ring split', `order ${order}`, `queue_size ${queueSize}`];
-// Lines look like "12345@1700000000.123456:virtqueue_pop vq 0x5573... elem 0x5573... in_num 1 out_num 0"
-const re = /(virtqueue_pop|virtqueue_fill) vq (0x[0-9a-f]+) elem (0x[0-9a-f]+)(?: in_num (\d+) out_num (\d+)| len (\d+) idx (\d+))/;
-for (const line of text.split('\n')) {
-  const m = re.exec(line);
-  if (!m || (vqFilter && m[2] !== vqFilter)) continue;
-  const elem = m[3];
-  if (m[1] === 'virtqueue_pop') {
-    const id = free.pop();
-    if (id === undefined) { process.stderr.write(`more than ${queueSize} elements in flight: wrong --queue-size or --vq?\n`); process.exit(2); }
-    idOf.set(elem, id);
-    out.push(`avail ${id}`);
-  } else {
-    const id = idOf.get(elem);
-    if (id === undefined) { out.push(`# fill of unknown element ${elem}`); out.push(`used 65535 ${m[6]} -`); continue; }
-    idOf.delete(elem);
-    free.push(id);
-    out.push(`used ${id} ${m[6]} -`);
-  }
+const result = checkQemuTrace(readFileSync(file ?? 0, 'utf8'), { queues: size ? [parseQueueSpec(`*,size=${size}`)] : [] });
+const candidates = result.queues.filter((q) => (vq === undefined || q.vq === vq) && (lifetime === undefined || q.lifetime === Number(lifetime)));
+if (candidates.length === 0) {
+  process.stderr.write(`no such queue; the trace has: ${result.queues.map((q) => `${q.vq} (${q.device}:${q.index ?? '?'}, lifetime ${q.lifetime})`).join(', ')}\n`);
+  process.exit(2);
 }
-process.stdout.write(out.join('\n') + '\n');
+const q = candidates.reduce((a, b) => (b.pops > a.pops ? b : a));
+process.stdout.write(`# ${q.device}:${q.index ?? '?'} lifetime ${q.lifetime} (vq ${q.vq}), ids: ${q.ids}\n`);
+process.stdout.write(formatLineTrace(q.trace));

@@ -114,6 +114,16 @@ describe('real QEMU traces', () => {
     const lost = vqlab(['check', '--format', 'qemu', join(dir, 'split.log.gz'), '--queue', 'blk,size=256', '--complete']);
     expect(lost.status, lost.stderr).toBe(0);
   });
+  it('examples/qemu-trace-to-vqlab.mjs turns one queue of a log into a line-format trace vqlab check accepts', () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const ex = spawnSync('node', [join(root, 'examples/qemu-trace-to-vqlab.mjs'), join(root, 'examples/qemu-sample.log'), '--queue-size', '256'], { encoding: 'utf8', timeout: 60_000 });
+    expect(ex.status, ex.stderr).toBe(0);
+    expect(ex.stdout).toMatch(/^# blk0:0 lifetime 2 .*ids: heads\n# vqlab trace\nring split\norder none\nqueue_size 256\n/);
+    expect(ex.stdout).toMatch(/^avail 0 \d+$/m); // each instance with its capacity
+    const r = spawnSync('node', [bin, 'check', '--format', 'lines'], { input: ex.stdout, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, used_entries: 10 });
+  });
   it('the CLI: bad input is one line and exit 2', () => {
     for (const args of [['/nonexistent.log'], ['/dev/null'], [join(dir, 'split.log.gz'), '--queue', 'blk,size=0'], [join(dir, 'split.log.gz'), '--sidecar', '/nonexistent.vq']]) {
       const r = vqlab(['check', '--format', 'qemu', ...args]);

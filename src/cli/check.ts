@@ -112,6 +112,8 @@ JSON input: {"ring":"split","order":"partial","queue_size":8,"avail":[0,1,{"id":
 Line format (one event per line): header lines "ring split", "order partial", "queue_size 8", then
 "avail <id> [capacity]" and "used <id> <len> <F|-|flags>".
 Every field, the rules and their codes: docs/trace-format.md; schema: schema/trace.schema.json.
+QEMU trace logs (-trace 'virtqueue_*' -trace 'virtio_*' -D log): --format qemu, every queue of every
+device lifetime checked; --queue/--sidecar say sizes and features (docs/qemu-traces.md).
 Output: a summary, or with --json {"ok", "first_bad" (index into used, or null), "rule", "message",
 counts}. Exit 0 when the trace conforms, 1 on a violation, 2 on bad input.
 --reference also checks it with the independent reference model and reports where the two
@@ -120,6 +122,7 @@ differs); exit 1 also when they disagree.`)
     .action((file: string | undefined, o: { format?: string; json?: boolean; reference?: boolean } & QemuCliOptions) => {
       const stdin = file === undefined || file === '-';
       if (o.format === 'qemu') return runQemuCheck(stdin ? undefined : file, o);
+      if (o.queue || o.sidecar !== undefined || o.complete) throw new UsageError('--queue, --sidecar and --complete go with --format qemu');
       const src = stdin ? 'stdin' : file;
       if (o.format !== undefined && o.format !== 'json' && o.format !== 'lines') throw new UsageError(`--format must be json, lines or qemu, got ${o.format}`);
       if (stdin && process.stdin.isTTY) process.stderr.write('vqlab check: reading a trace from stdin (end it with Ctrl-D; "vqlab check --help" for the format)\n');

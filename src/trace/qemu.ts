@@ -23,25 +23,18 @@
  * descriptor ring order), so pop order is available order as far as the device has read it.
  * Buffers the driver made available but the device never popped are not in the trace.
  */
-import { Checker, UNKNOWN_CAPACITY } from '../check/checker.js';
+import { checkTrace, type AvailItem, type TraceInput } from '../check/checker.js';
 import type { OrderSpec, RingKind } from '../spec/features.js';
 import { VIRTIO_F_IN_ORDER, VIRTIO_F_PARTIAL_ORDER, VIRTIO_F_RING_PACKED } from '../spec/constants.js';
 
 export class QemuTraceError extends Error {}
 
-/** One available buffer of a trace: its id, with the writable capacity of this instance when known. */
-export type AvailItem = number | { id: number; capacity: number };
-
-/** A vqlab trace (the shape `vqlab check` reads), one per queue and device lifetime. */
-export interface ImportedTrace {
-  ring: RingKind;
-  order: OrderSpec;
-  queue_size: number;
-  avail: AvailItem[];
-  used: { id: number; len: number }[];
-  avail_before: number[];
-  complete?: boolean;
-}
+/**
+ * A vqlab trace (the shape `vqlab check` reads), one per queue and device lifetime: heads (or
+ * numbers) in pop order, each with its own capacity when known; used entries as QEMU wrote them;
+ * and the interleaving (pops before each used entry).
+ */
+export type ImportedTrace = TraceInput & { used: { id: number; len: number }[]; avail_before: number[] };
 
 /** What a `--queue` option or a sidecar line says about some queues. */
 export interface QueueSpec {
@@ -540,7 +533,7 @@ function modelQueue(l: Life, q: QueueIdent, specs: QueueSpec[], complete: boolea
   // A reset discards what is in flight (2.1.2), so only the end of the trace can lose buffers.
   if (complete && l.endedBy === 'end of trace') trace.complete = true;
 
-  const r = checkImported(trace, heads);
+  const r = checkTrace(trace);
   let verdict: QueueVerdict['verdict'] = r.ok ? 'ok' : 'violation';
   let rule = r.rule; let message = r.message; let firstBad = r.first_bad;
   // The importer's own findings say the log itself does not add up (an element popped twice, a
@@ -575,28 +568,6 @@ function modelQueue(l: Life, q: QueueIdent, specs: QueueSpec[], complete: boolea
     kicks: l.kicks, interrupts: l.interrupts, max_in_flight: maxInFlight, outstanding, filled_unused: filledUnused, ended_by: l.endedBy,
     verdict, rule, ...(message !== undefined ? { message } : {}), first_bad: firstBad, qemu_errors: l.errors, notes, trace,
   };
-}
-
-/**
- * The checker over one imported trace. Each avail item carries its own capacity (a reused id is
- * checked against the capacity of the instance the entry completes).
- */
-function checkImported(t: ImportedTrace, heads: boolean): { ok: boolean; rule: string; message?: string; first_bad: number | null } {
-  // The ordering window is the whole trace: without an ordering feature a device may hold one
-  // buffer while any number of others pass it.
-  const c = new Checker({ ring: t.ring, order: t.order === 'in-order,partial' ? 'in-order' : t.order, queueSize: t.queue_size, flushAllowed: t.order === 'partial' || t.order === 'in-order,partial', maxId: heads ? (t.ring === 'split' ? t.queue_size : 65536) : 65536, window: Math.max(t.queue_size, t.avail.length + 1), pendingCapacity: t.avail.length + 1 });
-  for (const a of t.avail) {
-    if (typeof a === 'number') c.avail(a, UNKNOWN_CAPACITY);
-    else c.avail(a.id, a.capacity);
-  }
-  for (let i = 0; i < t.used.length; i++) {
-    c.ingestUpTo(t.avail_before[i]);
-    if (!c.ok || !c.used(t.used[i].id, t.used[i].len, false)) break;
-  }
-  c.ingestLimit = Infinity;
-  c.finish(t.complete === true);
-  const v = c.violations[0];
-  return v ? { ok: false, rule: v.rule, message: v.message, first_bad: v.entry } : { ok: true, rule: 'ok', first_bad: null };
 }
 
 /** Import a QEMU trace log and check every queue of every device lifetime. */
