@@ -279,7 +279,6 @@ function readLog(text: string): { lives: Life[]; devs: Map<string, Dev>; vqDev: 
   }
   if (layoutMismatch !== undefined) messages.push({ line: layoutMismatch, message: 'the head fields of virtqueue_pop lines disagree with the line\'s own in_num/out_num (a shim built for another QEMU layout?): those heads are not used' });
   if (seen === 0) throw new QemuTraceError('no virtqueue_pop or virtqueue_fill lines: record with -trace \'virtqueue_*\' -trace \'virtio_*\' and the log backend (-D file)');
-  // Queues that never met a notify line are their own device.
   return { lives: lives.filter((l) => l.evs.length > 0 || l.kicks > 0), devs, vqDev, vqIndex, messages, lines: lines.length };
 }
 
