@@ -129,7 +129,7 @@ describe('real QEMU traces', () => {
     expect(ex.status, ex.stderr).toBe(0);
     expect(ex.stdout).toMatch(/^# blk0:0 lifetime 2 .*ids: heads\n# vqlab trace\nring split\norder none\nqueue_size 256\n/);
     expect(ex.stdout).toMatch(/^avail 0 \d+$/m); // each instance with its capacity
-    const r = spawnSync('node', [bin, 'check', '--format', 'lines'], { input: ex.stdout, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('node', [bin, 'check', '--format', 'lines', '--json'], { input: ex.stdout, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, used_entries: 10 });
   });
