@@ -18,6 +18,8 @@ interface Smoke {
   status?: number;
   /** What stdout must show. */
   stdout: RegExp;
+  /** Run with sh instead of node (shell scripts). */
+  sh?: true;
 }
 
 /** A file that is not run itself: what reads or builds it, by its key in the same table. */
@@ -25,6 +27,10 @@ interface UsedBy { usedBy: string; as: string }
 
 /** scripts/**: each script's smoke run (keys are paths under scripts/). */
 const SCRIPTS: Record<string, Smoke | UsedBy> = {
+  // The plan only: nothing is fetched, built or recorded (test/qemu-record.test.ts checks that).
+  'qemu/record.sh': { sh: true, args: ['--dry-run', '--work', '/nonexistent/vqlab-qemu-work', '--out', '/nonexistent/vqlab-qemu-out', 'split'], stdout: /^variant split:$[\s\S]*qemu-system-x86_64 .*-trace 'virtqueue_\*'/m },
+  'qemu/init': { usedBy: 'qemu/record.sh', as: 'the guest\'s /init in the initramfs it builds' },
+  'qemu/vqhead.c': { usedBy: 'qemu/record.sh', as: 'the preload shim it builds' },
   'lib/machine.mjs': { usedBy: 'run-table.mjs', as: 'the commit and machine line of timing figures' },
   'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },
   'bug-catalogue.mjs': { args: ['--bugs', 'flush-with-hole', '--real-runs', '1', '--budget-s', '0.2'], stdout: /^\| flush-with-hole \| [a-z, ]+ \| .* \| \d+\/1 .*\|$/m },
@@ -69,8 +75,8 @@ const NPM_SCRIPTS: Record<string, Smoke | { coveredBy: string }> = {
 };
 
 function smoke(s: Smoke): void {
-  const r = spawnSync(process.execPath, s.args, { cwd: repo, encoding: 'utf8', timeout: 90_000 });
-  const why = `node ${s.args.join(' ')}: exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}\n${r.stderr}`;
+  const r = spawnSync(s.sh ? 'sh' : process.execPath, s.args, { cwd: repo, encoding: 'utf8', timeout: 90_000 });
+  const why = `${s.sh ? 'sh' : 'node'} ${s.args.join(' ')}: exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}\n${r.stderr}`;
   expect(r.status, why).toBe(s.status ?? 0);
   expect(r.stdout, why).toMatch(s.stdout);
 }
