@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { LITMUS_SHAPES, shapeByName, targetKey } from '../src/litmus/shapes.js';
+import { LITMUS_SHAPES, shapeByName, targetKey, type LitmusShape } from '../src/litmus/shapes.js';
 import { allowedOutcomes, programFor } from '../src/sim/litmus.js';
 import { runLitmus } from '../src/litmus/real.js';
 import type { MemoryModel } from '../src/sim/memory.js';
@@ -10,19 +10,38 @@ const sorted = (x: Set<string>) => [...x].sort();
 
 describe('the simulator\'s memory models allow exactly their outcomes', () => {
   const SC3 = ['r0=0 r1=1', 'r0=1 r1=0', 'r0=1 r1=1'];
-  it('SB: store→load reordering under tso and relaxed only', () => {
+  it('SB: store→load reordering under tso, relaxed and weak only', () => {
     expect(sorted(allowedOutcomes(shape('SB'), 'sc'))).toEqual(SC3);
-    for (const m of ['tso', 'relaxed'] as const) expect(sorted(allowedOutcomes(shape('SB'), m))).toEqual(['r0=0 r1=0', ...SC3]);
-    for (const m of ['sc', 'tso', 'relaxed'] as const) expect(sorted(allowedOutcomes(shape('SB+mb'), m))).toEqual(SC3);
+    for (const m of ['tso', 'relaxed', 'weak'] as const) expect(sorted(allowedOutcomes(shape('SB'), m))).toEqual(['r0=0 r1=0', ...SC3]);
+    for (const m of ['sc', 'tso', 'relaxed', 'weak'] as const) expect(sorted(allowedOutcomes(shape('SB+mb'), m))).toEqual(SC3);
   });
-  it('MP: the flag before the data only under relaxed; release/acquire forbids it everywhere', () => {
+  it('MP: the flag before the data under relaxed and weak; release/acquire forbids it everywhere', () => {
     const sc = ['r0=0 r1=0', 'r0=0 r1=1', 'r0=1 r1=1'];
     for (const m of ['sc', 'tso'] as const) expect(sorted(allowedOutcomes(shape('MP'), m))).toEqual(sc);
-    expect(sorted(allowedOutcomes(shape('MP'), 'relaxed'))).toEqual(['r0=0 r1=0', 'r0=0 r1=1', 'r0=1 r1=0', 'r0=1 r1=1']);
-    for (const m of ['sc', 'tso', 'relaxed'] as const) expect(sorted(allowedOutcomes(shape('MP+rel/acq'), m))).toEqual(sc);
+    for (const m of ['relaxed', 'weak'] as const) expect(sorted(allowedOutcomes(shape('MP'), m))).toEqual(['r0=0 r1=0', 'r0=0 r1=1', 'r0=1 r1=0', 'r0=1 r1=1']);
+    for (const m of ['sc', 'tso', 'relaxed', 'weak'] as const) expect(sorted(allowedOutcomes(shape('MP+rel/acq'), m))).toEqual(sc);
   });
-  it('LB: no model lets a load see a later store (no load speculation)', () => {
-    for (const m of ['sc', 'tso', 'relaxed'] as const) expect(allowedOutcomes(shape('LB'), m).has('r0=1 r1=1')).toBe(false);
+  it('MP with a plain consumer load: forbidden under sc, tso and relaxed, allowed under weak (load→load reordering)', () => {
+    const sc = ['r0=0 r1=0', 'r0=0 r1=1', 'r0=1 r1=1'];
+    for (const m of ['sc', 'tso', 'relaxed'] as const) expect(sorted(allowedOutcomes(shape('MP+rel'), m))).toEqual(sc);
+    expect(sorted(allowedOutcomes(shape('MP+rel'), 'weak'))).toEqual(['r0=0 r1=0', 'r0=0 r1=1', 'r0=1 r1=0', 'r0=1 r1=1']);
+  });
+  it('LB: no model lets a load see a later store (loads read only what memory already holds)', () => {
+    for (const m of ['sc', 'tso', 'relaxed', 'weak'] as const) expect(allowedOutcomes(shape('LB'), m).has('r0=1 r1=1')).toBe(false);
+  });
+  it('weak keeps per-location coherence: two loads of one location never read newer then older', () => {
+    const corr: LitmusShape = {
+      name: 'CoRR', what: '', locs: { x: 0 }, target: {}, meaning: '',
+      threads: [[{ op: 'st', loc: 'x', val: 1 }, { op: 'st', loc: 'x', val: 2 }], [{ op: 'ld', loc: 'x', reg: 'r0' }, { op: 'ld', loc: 'x', reg: 'r1' }]],
+    };
+    const out = sorted(allowedOutcomes(corr, 'weak'));
+    expect(out).toEqual(['r0=0 r1=0', 'r0=0 r1=1', 'r0=0 r1=2', 'r0=1 r1=1', 'r0=1 r1=2', 'r0=2 r1=2']);
+    // A full barrier between the loads: the second reads memory as new as at the barrier.
+    const mb: LitmusShape = {
+      name: 'MP+rel+mb', what: '', locs: { data: 0, flag: 64 }, target: {}, meaning: '',
+      threads: [[{ op: 'st', loc: 'data', val: 1 }, { op: 'stRel', loc: 'flag', val: 1 }], [{ op: 'ld', loc: 'flag', reg: 'r0' }, { op: 'mb' }, { op: 'ld', loc: 'data', reg: 'r1' }]],
+    };
+    expect(allowedOutcomes(mb, 'weak').has('r0=1 r1=0')).toBe(false);
   });
   it('the ring shapes: the barriers vqlab issues are exactly what forbids the bad outcome', () => {
     const allows = (n: string, m: MemoryModel) => allowedOutcomes(shape(n), m).has(targetKey(shape(n)));
@@ -30,6 +49,8 @@ describe('the simulator\'s memory models allow exactly their outcomes', () => {
     expect(['sc', 'tso', 'relaxed'].map((m) => allows('ring-publish-no-wmb', m as MemoryModel))).toEqual([false, false, true]);
     expect(['sc', 'tso', 'relaxed'].map((m) => allows('notify-sleep', m as MemoryModel))).toEqual([false, false, false]);
     expect(['sc', 'tso', 'relaxed'].map((m) => allows('notify-sleep-no-mb', m as MemoryModel))).toEqual([false, true, true]);
+    expect(['ring-publish', 'ring-publish-no-wmb', 'ring-consume-plain', 'notify-sleep', 'notify-sleep-no-mb'].map((n) => allows(n, 'weak'))).toEqual([false, true, true, false, true]);
+    expect(['sc', 'tso', 'relaxed'].map((m) => allows('ring-consume-plain', m as MemoryModel))).toEqual([false, false, false]);
   });
   it('every mode\'s program: atomics forbids every target, plain allows every store-order one under relaxed', () => {
     for (const s of LITMUS_SHAPES) {

@@ -7,7 +7,7 @@ import { configFor, decodeReplay, DEFAULT_SIM, encodeReplay, explore, replay, sh
 import { BUGS } from '../src/sim/bugs.js';
 import type { MemoryModel } from '../src/sim/memory.js';
 
-const STRONGER: Record<MemoryModel, MemoryModel | null> = { sc: null, tso: 'sc', relaxed: 'tso' };
+const STRONGER: Record<MemoryModel, MemoryModel | null> = { sc: null, tso: 'sc', relaxed: 'tso', weak: 'relaxed' };
 // Searches are bounded by a schedule count, not by time: what they cover must not depend on the
 // machine's speed or load (the time budget is only a backstop).
 const SCHEDULES = (n: number) => ({ budgetMs: 600_000, maxSchedules: n });
@@ -19,7 +19,8 @@ describe('planted bugs: every one is found, and only under the models that allow
       const r = explore(configFor({ ...DEFAULT_SIM, bug: b.name, model: b.model }), SCHEDULES(1000));
       expect(r.found, `${b.name} not found in ${r.schedules} schedules`).toBe(true);
       expect(r.violation?.rule).toMatch(/^[A-Z_]+$/);
-      expect(r.replay).toMatch(/^vqsim2:/);
+      expect(r.replay).toMatch(/^vqsim3:/);
+      expect(replay(r.replay!).violation?.rule).toBe(r.violation?.rule);
     });
     const stronger = STRONGER[b.model];
     if (stronger) {
@@ -101,7 +102,7 @@ describe('replay and shrinking', () => {
   it('encodes and decodes configurations and schedules', () => {
     const d = decodeReplay(found.replay!);
     expect(encodeReplay(d.config, d.choices)).toBe(found.replay);
-    expect(() => decodeReplay('vqsim2:nonsense')).toThrow(/replay string/);
+    expect(() => decodeReplay('vqsim3:nonsense')).toThrow(/replay string/);
     expect(() => decodeReplay('hello')).toThrow(/replay string/);
   });
   it('shrinking returns a smaller case that still fails the same way', () => {
@@ -147,7 +148,7 @@ describe('vqlab explore / replay / bugs', () => {
     expect(out).toMatchObject({ found: true, bug: 'no-mb-before-kick-check', violation: { rule: 'LOST_WAKEUP' } });
     expect(out.schedules).toBeGreaterThan(0);
     expect(typeof out.elapsed_ms).toBe('number');
-    expect(out.replay).toMatch(/^vqsim2:/);
+    expect(out.replay).toMatch(/^vqsim3:/);
     expect(JSON.parse(readFileSync(art, 'utf8')).replay).toBe(out.replay);
     for (const arg of [out.replay, art]) {
       const p = vqlab(['replay', arg]);
@@ -164,7 +165,8 @@ describe('vqlab explore / replay / bugs', () => {
     expect(out.schedules).toBeGreaterThan(1);
   });
   it('bad input: one line, exit 2', () => {
-    for (const args of [['replay', 'vqsim2:garbage'], ['explore', '--bug', 'nope'], ['explore', '--model', 'weak'], ['explore', '--queue-size', '3']]) {
+    for (const args of [['replay', 'vqsim3:garbage'], ['replay', 'vqsim2:garbage'], ['explore', '--bug', 'nope'], ['explore', '--model', 'arm'], ['explore', '--queue-size', '3'],
+      ['explore', '--segments', '3', '--queue-size', '2'], ['explore', '--vary', 'colour'], ['explore', '--vary', 'segments', '--strategy', 'exhaustive']]) {
       const r = vqlab(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

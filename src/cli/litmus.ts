@@ -4,6 +4,7 @@ import { LITMUS_SHAPES, shapeByName, targetKey, type LitmusShape } from '../litm
 import { runLitmus, type LitmusCount } from '../litmus/real.js';
 import type { LitmusMode } from '../litmus/worker.js';
 import { allowedOutcomes } from '../sim/litmus.js';
+import { MEMORY_MODELS } from '../sim/memory.js';
 import { choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, printJson, showProgress, table } from './common.js';
 
 const MODES: LitmusMode[] = ['plain', 'atomics', 'vqlab'];
@@ -17,7 +18,7 @@ const modesArg = listArg('--modes', choice('--modes', MODES));
 
 const allowedBy = (s: LitmusShape): string => {
   const t = targetKey(s);
-  const ms = (['sc', 'tso', 'relaxed'] as const).filter((m) => allowedOutcomes(s, m).has(t));
+  const ms = MEMORY_MODELS.filter((m) => allowedOutcomes(s, m).has(t));
   return ms.length ? ms.join(',') : 'none';
 };
 
@@ -32,7 +33,7 @@ export function litmusCommand(): Command {
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress line on stderr')
     .addHelpText('after', `
-Exit status: 1 when a run saw an outcome that even the relaxed model forbids in atomics or vqlab
+Exit status: 1 when a run saw an outcome that even the weakest model (weak) forbids in atomics or vqlab
 mode (vqlab's barrier assumptions would not hold on this machine), 0 otherwise, 2 on bad usage.
 Example: vqlab litmus --shapes SB,notify-sleep --iterations 1000000`)
     .action(async (o: { shapes?: LitmusShape[]; modes: LitmusMode[]; iterations: number; timeoutS: number; modelOnly: boolean; json: boolean; quiet?: boolean }) => {
@@ -64,7 +65,7 @@ Example: vqlab litmus --shapes SB,notify-sleep --iterations 1000000`)
         const rows = shapes.map((s) => [s.name, targetKey(s), allowedBy(s), ...o.modes.map((m) => cell(s, m))]);
         process.stdout.write(`${o.iterations} iterations per cell, Node ${process.version}. Each cell: how often the outcome of interest was seen,\n(and the strongest memory model that allows it for the program as that mode runs it — plain drops the barriers,\natomics makes every access sequentially consistent; none: every model forbids it)\n\n`);
         process.stdout.write(table(rows, ['shape', 'outcome of interest', 'models allow (as written)', ...o.modes]) + '\n');
-        for (const r of results) for (const u of r.unexpected) process.stdout.write(`\n! ${r.shape} ${r.mode}: outcome ${u} seen ${r.outcomes[u]} times; even the relaxed model forbids it`);
+        for (const r of results) for (const u of r.unexpected) process.stdout.write(`\n! ${r.shape} ${r.mode}: outcome ${u} seen ${r.outcomes[u]} times; even the weak model forbids it`);
         if (results.some((r) => r.unexpected.length)) process.stdout.write('\n');
       }
       process.exitCode = bad.length ? EXIT_VIOLATION : EXIT_OK;

@@ -81,8 +81,9 @@ export async function sideWorkerMain(role: Role): Promise<void> {
   if (!port) throw new Error('vqlab worker entry point started outside a worker thread');
   const init = workerData as SideInit;
   const bug = init.cfg.plantBug ? bugByName(init.cfg.plantBug) : undefined;
-  // A planted bug (vqlab run --bug) wraps the real memory layer of its side; none: no wrapper.
-  const ctx = bug?.side === role
+  // A planted bug (vqlab run --bug) wraps the real memory layer of its side, or patches the side
+  // once built (below); none: no wrapper.
+  const ctx = bug?.side === role && bug.wrap
     ? sideContext(init, role, bug.wrap(new AtomicsMemory(init.shared.guest, new SharedArrayBuffer(64)), guestLayoutOf(init.cfg)))
     : sideContext(init, role);
   const control = ctx.control;
@@ -91,6 +92,7 @@ export async function sideWorkerMain(role: Role): Promise<void> {
   try {
     const modulePath = role === 'driver' ? init.modules?.driver : init.modules?.device;
     s = modulePath ? await loadModuleSide(modulePath, role, ctx) : role === 'driver' ? createBuiltinDriver(ctx) : createBuiltinDevice(ctx);
+    if (bug?.patch && bug.side === role && !modulePath) bug.patch(s as Parameters<NonNullable<typeof bug.patch>>[0]);
     if (init.cfg.testHooks?.side === role) s = withTestFault(s, init.cfg.testHooks);
     port.postMessage({ type: 'ready', side: role });
     while (Atomics.load(control.ctl, CTL_GO) === 0 && !control.stopRequested()) Atomics.wait(control.ctl, CTL_GO, 0, 100);

@@ -9,7 +9,7 @@ import { VqError } from '../errors.js';
 import { LITMUS_BYTES, outcomeKey, registersOf, targetKey, type LitmusShape } from './shapes.js';
 import type { LitmusInit, LitmusMode } from './worker.js';
 import { allowedOutcomes, programFor } from '../sim/litmus.js';
-import type { MemoryModel } from '../sim/memory.js';
+import { MEMORY_MODELS, type MemoryModel } from '../sim/memory.js';
 
 export interface LitmusCount {
   shape: string;
@@ -21,11 +21,11 @@ export interface LitmusCount {
   target_count: number;
   /** Models (for the program as this mode runs it) that allow the target outcome. */
   allowed_by: MemoryModel[];
-  /** Outcomes seen that even the relaxed model forbids for this program. */
+  /** Outcomes seen that even the weakest model (weak) forbids for this program. */
   unexpected: string[];
 }
 
-const MODELS: MemoryModel[] = ['sc', 'tso', 'relaxed'];
+const MODELS: readonly MemoryModel[] = MEMORY_MODELS;
 
 export async function runLitmus(shape: LitmusShape, mode: LitmusMode, iterations: number, timeoutMs: number): Promise<LitmusCount> {
   const mem = new SharedArrayBuffer(LITMUS_BYTES);
@@ -67,10 +67,10 @@ export async function runLitmus(shape: LitmusShape, mode: LitmusMode, iterations
   }
   const program = programFor(shape, mode);
   const target = targetKey(shape);
-  const relaxed = allowedOutcomes(program, 'relaxed');
+  const weakest = allowedOutcomes(program, 'weak');
   return {
     shape: shape.name, mode, iterations, elapsed_ms: Math.round(elapsed), outcomes, target, target_count: outcomes[target] ?? 0,
     allowed_by: MODELS.filter((m) => allowedOutcomes(program, m).has(target)),
-    unexpected: Object.keys(outcomes).filter((o) => !relaxed.has(o)),
+    unexpected: Object.keys(outcomes).filter((o) => !weakest.has(o)),
   };
 }

@@ -62,6 +62,12 @@ export const LITMUS_SHAPES: LitmusShape[] = [
     target: { r0: 1, r1: 0 }, meaning: 'release/acquire failed to publish the data',
   },
   {
+    name: 'MP+rel', what: 'MP with a release store of the flag but a plain load of it (no read barrier on the consumer side)',
+    locs: { data: 0, flag: LINE },
+    threads: [[{ op: 'st', loc: 'data', val: 1 }, { op: 'stRel', loc: 'flag', val: 1 }], [{ op: 'ld', loc: 'flag', reg: 'r0' }, { op: 'ld', loc: 'data', reg: 'r1' }]],
+    target: { r0: 1, r1: 0 }, meaning: 'the consumer\'s data load was satisfied before its flag load (load→load reordering)',
+  },
+  {
     name: 'LB', what: 'load buffering: each thread loads, then stores the other\'s location',
     locs: { x: 0, y: LINE },
     threads: [[{ op: 'ld', loc: 'x', reg: 'r0' }, { op: 'st', loc: 'y', val: 1 }], [{ op: 'ld', loc: 'y', reg: 'r1' }, { op: 'st', loc: 'x', val: 1 }]],
@@ -78,6 +84,12 @@ export const LITMUS_SHAPES: LitmusShape[] = [
     locs: { 'avail.ring[0]': R.entry, 'avail.idx': R.availIdx },
     threads: [[{ op: 'st', loc: 'avail.ring[0]', val: 7 }, { op: 'st', loc: 'avail.idx', val: 1 }], [{ op: 'ldAcq', loc: 'avail.idx', reg: 'idx' }, { op: 'ld', loc: 'avail.ring[0]', reg: 'head' }]],
     target: { idx: 1, head: 0 }, meaning: 'the device saw the new index but a stale ring entry',
+  },
+  {
+    name: 'ring-consume-plain', what: 'ring-publish with avail.idx read by a plain load (the planted bug device-plain-avail-idx)',
+    locs: { 'avail.ring[0]': R.entry, 'avail.idx': R.availIdx },
+    threads: [[{ op: 'st', loc: 'avail.ring[0]', val: 7 }, { op: 'stRel', loc: 'avail.idx', val: 1 }], [{ op: 'ld', loc: 'avail.idx', reg: 'idx' }, { op: 'ld', loc: 'avail.ring[0]', reg: 'head' }]],
+    target: { idx: 1, head: 0 }, meaning: 'the device saw the new index but read the entry as it was before',
   },
   {
     name: 'notify-sleep', what: 'driver publishes avail.idx, mb, reads used.flags (kick?); device enables kicks (used.flags = 0), mb, re-reads avail.idx (sleep?)',

@@ -1,8 +1,9 @@
 /**
  * The planted-bug catalogue: ways ring code goes wrong, injected WITHOUT editing the ring code —
- * each is a wrapper around one side's MemoryOps that drops a barrier or rewrites a store the way a
- * buggy driver or device would write it. `vqlab bugs` lists them; `vqlab explore --bug <name>`
- * looks for them.
+ * most are a wrapper around one side's MemoryOps that drops a barrier or rewrites a store the way a
+ * buggy driver or device would write it; a few (`patch`) replace one method of a built side's
+ * object, for bugs in what a side computes rather than in how it touches memory. `vqlab bugs`
+ * lists them; `vqlab explore --bug <name>` looks for them.
  */
 import type { MemoryOps } from '../memory/ops.js';
 import type { GuestLayout } from '../memory/guest.js';
@@ -11,16 +12,24 @@ import {
   VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED, VIRTQ_USED_ELEM_F_FLUSH,
 } from '../spec/constants.js';
 import type { MemoryModel } from './memory.js';
+import type { VirtioDriver } from '../driver/driver.js';
+import type { VirtioDevice } from '../device/device.js';
 
 export interface BugSpec {
   name: string;
   side: 'driver' | 'device';
   what: string;
   /** The configuration it needs to show (ring, order, notify, event idx). */
-  needs: { ring?: 'split' | 'packed'; order?: 'none' | 'in-order' | 'partial'; notify?: 'poll' | 'wait'; eventIdx?: boolean };
-  /** The strongest model under which it can show (sc: a program-order bug; tso / relaxed: a missing barrier). */
+  needs: { ring?: 'split' | 'packed'; order?: 'none' | 'in-order' | 'partial'; notify?: 'poll' | 'wait'; eventIdx?: boolean; segments?: number };
+  /**
+   * The strongest model under which it can show (sc: a program-order bug; tso / relaxed: a missing
+   * write or full barrier; weak: a missing read barrier — a plain load where an acquire belongs).
+   */
   model: MemoryModel;
-  wrap(mem: MemoryOps, gl: GuestLayout): MemoryOps;
+  /** The side's memory as the buggy code would use it. */
+  wrap?(mem: MemoryOps, gl: GuestLayout): MemoryOps;
+  /** Or: one method of the built side replaced by its buggy version. */
+  patch?(side: VirtioDriver | VirtioDevice): void;
 }
 
 /** A MemoryOps that forwards everything; bugs override one method. */
@@ -43,6 +52,11 @@ class Wrap implements MemoryOps {
 const split = (gl: GuestLayout): { avail: number; used: number; n: number; usedEvent: number; availEvent: number } => {
   const r = gl.ring as { avail: { offset: number }; used: { offset: number }; usedEvent: { offset: number }; availEvent: { offset: number }; queueSize: number };
   return { avail: r.avail.offset, used: r.used.offset, n: r.queueSize, usedEvent: r.usedEvent.offset, availEvent: r.availEvent.offset };
+};
+/** Is o the flags field of a packed ring descriptor? */
+const isPackedFlags = (gl: GuestLayout, o: number): boolean => {
+  const d = o - gl.ring.desc.offset;
+  return d >= 0 && d < gl.ring.desc.size && d % PACKED_DESC_SIZE === PACKED_DESC_FLAGS;
 };
 const inUsedFlags = (gl: GuestLayout, o: number): boolean => {
   const s = split(gl);
@@ -144,6 +158,56 @@ export const BUGS: BugSpec[] = [
         this.inner.st16(o, v);
       }
     })(m),
+  },
+  // ---- the consumer side: a plain load where the read barrier belongs (shows under weak only) ----
+  {
+    name: 'device-plain-avail-idx', side: 'device', model: 'weak', needs: { ring: 'split' },
+    what: 'device reads avail.idx with a plain load (no read barrier before the avail.ring entry and the descriptors)',
+    wrap: (m, gl) => new (class extends Wrap { override ld16Acquire(o: number): number { return o === split(gl).avail + AVAIL_IDX ? this.inner.ld16(o) : this.inner.ld16Acquire(o); } })(m),
+  },
+  {
+    name: 'driver-plain-used-idx', side: 'driver', model: 'weak', needs: { ring: 'split' },
+    what: 'driver reads used.idx with a plain load (no read barrier before the used.ring element)',
+    wrap: (m, gl) => new (class extends Wrap { override ld16Acquire(o: number): number { return o === split(gl).used + USED_IDX ? this.inner.ld16(o) : this.inner.ld16Acquire(o); } })(m),
+  },
+  {
+    name: 'device-plain-avail-flags', side: 'device', model: 'weak', needs: { ring: 'packed' },
+    what: 'packed device reads a descriptor\'s flags with a plain load, then its addr, len and id (no read barrier between)',
+    wrap: (m, gl) => new (class extends Wrap { override ld16Acquire(o: number): number { return isPackedFlags(gl, o) ? this.inner.ld16(o) : this.inner.ld16Acquire(o); } })(m),
+  },
+  {
+    name: 'driver-plain-used-flags', side: 'driver', model: 'weak', needs: { ring: 'packed' },
+    what: 'packed driver reads a used descriptor\'s flags with a plain load, then its id and len (no read barrier between)',
+    wrap: (m, gl) => new (class extends Wrap { override ld16Acquire(o: number): number { return isPackedFlags(gl, o) ? this.inner.ld16(o) : this.inner.ld16Acquire(o); } })(m),
+  },
+  // ---- bugs in what a side computes (patched methods) ----
+  {
+    name: 'packed-head-flags-early', side: 'driver', model: 'tso', needs: { ring: 'packed' },
+    what: 'packed driver stores a batch\'s first head flags at once, like the others, instead of holding them back (publish() still writes them last, by then perhaps over the device\'s used flags): the queue stalls',
+    patch: (side) => {
+      // The ring's put() writes one descriptor and holds the batch's first head flags back for publish().
+      const ring = (side as VirtioDriver).ring as unknown as { put: (...a: number[]) => void; pendingHead: number; pendingFlags: number; mem: MemoryOps };
+      const put = ring.put;
+      ring.put = function (this: typeof ring, ...a: number[]): void {
+        const first = this.pendingHead < 0;
+        put.apply(this, a);
+        if (first) this.mem.st16(this.pendingHead, this.pendingFlags);
+      };
+    },
+  },
+  {
+    name: 'tracker-batch-weight', side: 'driver', model: 'sc', needs: { ring: 'packed', order: 'in-order', segments: 2 },
+    what: 'the driver\'s tracker leaves the named buffer\'s own descriptor slots out of a batch\'s weight (chains of 2 or more descriptors; the live checker, which counts every buffer as one slot, cannot see it)',
+    patch: (side) => {
+      // Under IN_ORDER every used entry is a batch; its weight should be the running sum through the named buffer.
+      const tr = (side as VirtioDriver).tracker as unknown as { onUsed: (id: number, flush: boolean, len: number) => number; weight: number; unit: boolean; weightOfId: (id: number) => number };
+      const onUsed = tr.onUsed;
+      tr.onUsed = function (this: typeof tr, id: number, flush: boolean, len: number): number {
+        const k = onUsed.call(this, id, flush, len);
+        if (!this.unit) this.weight -= this.weightOfId(id);
+        return k;
+      };
+    },
   },
 ];
 

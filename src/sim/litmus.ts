@@ -4,7 +4,7 @@
  * of outcomes each model allows. Uses the same SimMemory the ring code runs on in the simulator.
  */
 import { LITMUS_BYTES, outcomeKey, registersOf, type LitmusOp, type LitmusShape } from '../litmus/shapes.js';
-import { SimWorld, type MemoryModel, type Pending, type SimMemory } from './memory.js';
+import { SimWorld, type MemoryModel, type SimMemory } from './memory.js';
 
 /** Barriers dropped, as the `plain` real mode runs it. */
 export function stripBarriers(s: LitmusShape): LitmusShape {
@@ -46,18 +46,26 @@ export function allowedOutcomes(shape: LitmusShape, model: MemoryModel): Set<str
       out.add(outcomeKey(regNames, regNames.map((r) => regs.get(r) ?? 0)));
       return;
     }
-    const save = (): [Uint8Array, Pending[][], Map<string, number>, number[]] => [world.u8.slice(), mems.map((m) => m.buf.slice()), new Map(regs), pcs.slice()];
+    const save = (): [ReturnType<SimWorld['save']>, Map<string, number>, number[]] => [world.save(), new Map(regs), pcs.slice()];
     const restore = (s: ReturnType<typeof save>): void => {
-      world.u8.set(s[0]); mems.forEach((m, i) => { m.buf = s[1][i].slice(); });
-      regs.clear(); for (const [k, v] of s[2]) regs.set(k, v);
-      pcs[0] = s[3][0]; pcs[1] = s[3][1];
+      world.restore(s[0]);
+      regs.clear(); for (const [k, v] of s[1]) regs.set(k, v);
+      pcs[0] = s[2][0]; pcs[1] = s[2][1];
     };
     const snap = save();
     for (let t = 0; t < 2; t++) {
       if (pcs[t] >= shape.threads[t].length) continue;
-      exec(t, shape.threads[t][pcs[t]++]);
-      rec();
-      restore(snap);
+      const o = shape.threads[t][pcs[t]];
+      // weak: a plain load branches over every version it may read.
+      const versions = o.op === 'ld' && model === 'weak' && !mems[t].buf.some((p) => p.off === shape.locs[o.loc]) ? mems[t].versionTimes(shape.locs[o.loc], 2).times.length + 1 : 1;
+      for (let v = 0; v < versions; v++) {
+        world.pickVersion = () => v;
+        pcs[t]++;
+        exec(t, o);
+        rec();
+        restore(snap);
+      }
+      world.pickVersion = () => 0;
     }
     for (let t = 0; t < 2; t++) for (let j = 0; j < mems[t].buf.length; j++) {
       if (!mems[t].drainable(j)) continue;

@@ -7,7 +7,9 @@
  *  - at each publication point (a barrier-carrying access), whether the other side runs a step
  *    right there, nested (0: no; 1: yes);
  *  - at each handover between the sides, which of the leaving side's buffered stores become
- *    visible (memory.ts drain menu; 0: all, as on an SC machine).
+ *    visible (memory.ts drain menu; 0: all, as on an SC machine);
+ *  - under the weak model, at each plain load of a location written since the side's view, which
+ *    version it reads (0: the newest; memory.ts).
  * Control interleaves at step and publication-point granularity — the places where one side's
  * stores meet the other side's loads — and memory at every store, through the drain choices.
  *
@@ -19,7 +21,9 @@
  *
  * A sleeping side (wait mode) runs again only when its doorbell rings or its parked fault
  * resolves; both asleep with work pending is a lost wake-up. Any typed error of a side, any
- * checker violation, and a lost wake-up end the run.
+ * checker violation, and a lost wake-up end the run. A run that reaches its step limit unfinished
+ * is a finding too: STALL when no side made progress over the last quarter of the steps (nothing
+ * can move), LIVELOCK when they still did (busy, but the driver never gets its buffers back).
  */
 import { DEFAULT_CONFIG, orderWindowOf, validateConfig, type RunConfig } from '../harness/config.js';
 import { buildDevice, buildDriver, createShared, guestLayoutOf, type SideInit } from '../harness/sides.js';
@@ -29,7 +33,7 @@ import { LiveChecker } from '../check/live.js';
 import type { Doorbell, NotifyMode } from '../memory/doorbell.js';
 import type { MemoryOps } from '../memory/ops.js';
 import { Rng, subSeed } from '../util/rng.js';
-import { applyDrain, drainMenuSize, fieldName, SimWorld, type MemoryModel, type SimMemory } from './memory.js';
+import { applyDrain, drainMenuSize, fieldName, MEMORY_MODELS, SimWorld, type MemoryModel, type SimMemory } from './memory.js';
 import { bugByName } from './bugs.js';
 import { attachReferenceHook } from './reference-hook.js';
 import { isVqError, VqError } from '../errors.js';
@@ -52,11 +56,15 @@ export interface SimConfig {
   /** PCT: number of priority change points + 1. */
   depth: number;
   maxSteps: number;
+  /** Descriptors per buffer (a chain, or one indirect table with `indirect`). */
+  segments: number;
+  /** Negotiate INDIRECT_DESC: buffers of 2 or more segments go through an indirect table. */
+  indirect: boolean;
 }
 
 export const DEFAULT_SIM: SimConfig = {
   ring: 'split', order: 'partial', model: 'relaxed', strategy: 'random', bug: null, queueSize: 4, buffers: 24,
-  eventIdx: false, notify: 'poll', faultRate: 0.2, seed: 1, depth: 3, maxSteps: 4000,
+  eventIdx: false, notify: 'poll', faultRate: 0.2, seed: 1, depth: 3, maxSteps: 4000, segments: 1, indirect: false,
 };
 
 export interface SimViolation { rule: string; message: string; side: string }
@@ -78,6 +86,16 @@ export interface SimResult {
   /** The last events of each side, oldest first, for the side-by-side report. */
   tail: { step: number; side: 'driver' | 'device'; text: string }[];
   replay: string;
+  /** Where the run ended: both sides' state and the queue's indices as memory holds them. */
+  end: SimEnd;
+}
+
+export interface SimEnd {
+  driver: Record<string, number | boolean>;
+  device: Record<string, number | boolean>;
+  queue: Record<string, number>;
+  /** The last step at which a side made progress. */
+  last_progress_step: number;
 }
 
 class SimDoorbell implements Doorbell {
@@ -89,13 +107,19 @@ class SimDoorbell implements Doorbell {
   wakeAll(): void {}
 }
 
-// ---- replay strings: vqsim2:<config>:<choice count>:<skip~value>.<skip~value>… (base 36) ----
+// ---- replay strings: vqsim3:<config>:<choice count>:<skip~value>.<skip~value>… (base 36) ----
+// The prefix names the encoding AND the simulator's choice points: bump it whenever either changes
+// (a new kind of choice, a menu of another size, a new config field), so that a string from another
+// version is refused instead of replaying a different schedule. vqsim2 had no weak model, no
+// segments / indirect fields and no version choices.
 
-const CONFIG_FIELDS = ['ring', 'order', 'model', 'strategy', 'bug', 'queueSize', 'buffers', 'eventIdx', 'notify', 'faultRate', 'seed', 'depth', 'maxSteps'] as const;
+export const REPLAY_VERSION = 'vqsim3';
+
+const CONFIG_FIELDS = ['ring', 'order', 'model', 'strategy', 'bug', 'queueSize', 'buffers', 'eventIdx', 'notify', 'faultRate', 'seed', 'depth', 'maxSteps', 'segments', 'indirect'] as const;
 
 export function encodeReplay(c: SimConfig, choices: readonly number[]): string {
   // Fields are comma-separated: both ordering features are written in-order+partial.
-  const cfg = CONFIG_FIELDS.map((k) => (k === 'bug' ? c.bug ?? '-' : k === 'eventIdx' ? (c.eventIdx ? 1 : 0) : k === 'order' ? c.order.replace(',', '+') : c[k])).join(',');
+  const cfg = CONFIG_FIELDS.map((k) => (k === 'bug' ? c.bug ?? '-' : k === 'eventIdx' || k === 'indirect' ? (c[k] ? 1 : 0) : k === 'order' ? c.order.replace(',', '+') : c[k])).join(',');
   const toks: string[] = [];
   let skip = 0;
   let last = 0;
@@ -105,23 +129,27 @@ export function encodeReplay(c: SimConfig, choices: readonly number[]): string {
     skip = 0;
     last = i + 1;
   }
-  return `vqsim2:${cfg}:${last.toString(36)}:${toks.join('.')}`;
+  return `${REPLAY_VERSION}:${cfg}:${last.toString(36)}:${toks.join('.')}`;
 }
 
 export function decodeReplay(s: string): { config: SimConfig; choices: number[] } {
-  const bad = (why: string): never => { throw new VqError('BAD_CONFIG', 'config', `not a vqlab replay string (${why}); expected vqsim2:<config>:<n>:<choices>`); };
+  const bad = (why: string): never => { throw new VqError('BAD_CONFIG', 'config', `not a vqlab replay string (${why}); expected ${REPLAY_VERSION}:<config>:<n>:<choices>`); };
   const parts = s.trim().split(':');
-  if (parts.length !== 4 || parts[0] !== 'vqsim2') bad('wrong prefix or field count');
+  const version = /^vqsim(\d+)$/.exec(parts[0]);
+  if (version && parts[0] !== REPLAY_VERSION) {
+    throw new VqError('BAD_CONFIG', 'config', `replay string of simulator version ${parts[0]}, but this vqlab replays ${REPLAY_VERSION} only: its schedule encoding or choice points differ, so the string would replay a different schedule (run explore again to get a ${REPLAY_VERSION} string)`);
+  }
+  if (parts.length !== 4 || parts[0] !== REPLAY_VERSION) bad('wrong prefix or field count');
   const f = parts[1].split(',');
   if (f.length !== CONFIG_FIELDS.length) bad(`${f.length} config fields, want ${CONFIG_FIELDS.length}`);
   const num = (x: string, k: string): number => { const n = Number(x); if (x === '' || !Number.isFinite(n)) bad(`${k} "${x}"`); return n; };
   const oneOf = <T extends string>(x: string, k: string, cs: readonly T[]): T => (cs.includes(x as T) ? (x as T) : bad(`${k} "${x}"`));
   const config: SimConfig = {
     ring: oneOf(f[0], 'ring', ['split', 'packed'] as const), order: parseOrderSpec(f[1].split('+')) ?? bad(`order "${f[1]}"`),
-    model: oneOf(f[2], 'model', ['sc', 'tso', 'relaxed'] as const), strategy: oneOf(f[3], 'strategy', ['random', 'pct', 'exhaustive'] as const),
+    model: oneOf(f[2], 'model', MEMORY_MODELS), strategy: oneOf(f[3], 'strategy', ['random', 'pct', 'exhaustive'] as const),
     bug: f[4] === '-' ? null : f[4], queueSize: num(f[5], 'queue size'), buffers: num(f[6], 'buffers'), eventIdx: f[7] === '1',
     notify: oneOf(f[8], 'notify', ['poll', 'wait'] as const), faultRate: num(f[9], 'fault rate'), seed: num(f[10], 'seed'),
-    depth: num(f[11], 'depth'), maxSteps: num(f[12], 'max steps'),
+    depth: num(f[11], 'depth'), maxSteps: num(f[12], 'max steps'), segments: num(f[13], 'segments'), indirect: f[14] === '1',
   };
   if (config.bug && !bugByName(config.bug)) bad(`unknown bug ${config.bug}`);
   const n = parseInt(parts[2], 36);
@@ -162,12 +190,13 @@ export interface ChoiceSource {
 }
 
 /** What a choice point decides (for the schedule listing of `vqlab replay`). */
-export const CHOICE_KINDS = ['side', 'preempt', 'drain', 'drain-bit'] as const;
+export const CHOICE_KINDS = ['side', 'preempt', 'drain', 'drain-bit', 'version'] as const;
 
 const CH_SIDE = 0;
 const CH_PREEMPT = 1;
 const CH_DRAIN = 2;
 const CH_BIT = 3;
+const CH_VERSION = 4;
 
 export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null }): SimResult {
   const bug = sc.bug ? bugByName(sc.bug) : undefined;
@@ -175,7 +204,7 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
   const cfg: RunConfig = validateConfig({
     ...DEFAULT_CONFIG, ring: sc.ring, order: sc.order, queueSize: sc.queueSize, buffers: sc.buffers, eventIdx: sc.eventIdx,
     notify: sc.notify, faultRate: sc.faultRate, faultLatencyUs: 20, seed: sc.seed, eventLogRecords: 1 << 12, orderWindow: 1 << 10,
-    publishBatch: 3, popBudget: 3, segments: 1, segmentBytes: 8,
+    publishBatch: 3, popBudget: 3, segments: sc.segments, segmentBytes: 8, indirect: sc.indirect,
   });
   const bits = featureBits(cfg);
   const f = negotiate(bits, bits);
@@ -187,12 +216,13 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
   const simMems: SimMemory[] = [world.side(), world.side()];
   let drvMem: MemoryOps = simMems[0];
   let devMem: MemoryOps = simMems[1];
-  if (bug?.side === 'driver') drvMem = bug.wrap(drvMem, gl);
-  if (bug?.side === 'device') devMem = bug.wrap(devMem, gl);
+  if (bug?.wrap && bug.side === 'driver') drvMem = bug.wrap(drvMem, gl);
+  if (bug?.wrap && bug.side === 'device') devMem = bug.wrap(devMem, gl);
   let now = 0;
   const bell = new SimDoorbell(sc.notify);
   const env = { doorbell: bell, clock: () => now, stallUntil: (t: number) => { if (t > now) now = t; } };
   const sides = [buildDriver(init, drvMem, env), buildDevice(init, devMem, env)] as const;
+  if (bug?.patch) bug.patch(bug.side === 'driver' ? sides[0] : sides[1]);
   const names = ['driver', 'device'] as const;
   const logs = [new EventLog(shared.driverLog), new EventLog(shared.deviceLog)];
   const live = new LiveChecker({ ring: cfg.ring, order: f.order, flushAllowed: f.partialOrder, queueSize: cfg.queueSize, window: orderWindowOf(cfg), maxId: cfg.queueSize, pendingCapacity: (1 << 12) + 2 * orderWindowOf(cfg) }, logs[0], logs[1]);
@@ -237,6 +267,13 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
     source.onChoice?.(n);
     return v;
   };
+  // weak: which version a plain load reads. Exhaustive search offers the newest and the oldest
+  // the side may read (the load satisfied as early as it could be); random search any of them.
+  world.pickVersion = (n) => {
+    if (quiet) return 0;
+    const c = choose(CH_VERSION, wide ? n : 2, () => ((rng.u32() & 1) === 0 ? 0 : 1 + rng.int(n - 1)));
+    return wide ? c : c * (n - 1);
+  };
   const handover = (from: number): void => {
     const m = simMems[from];
     const n = drainMenuSize(sc.model, m.buf.length, wide);
@@ -256,6 +293,7 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
   let violation: SimViolation | null = null;
   let steps = 0;
   let quiet = false;
+  let lastMove = 0;
   sides[0].start();
   sides[1].start();
   const fail = (rule: string, message: string, side: string): void => { violation ??= { rule, message, side }; };
@@ -279,7 +317,7 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
     nested = true;
     try {
       handover(me);
-      sides[other].step();
+      if (sides[other].step() > 0) lastMove = steps;
       steps++;
       remember(steps);
       handover(other);
@@ -333,6 +371,7 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
       now += 0.005; // virtual ms: a 20 µs fault resolves four steps later
       last = s;
       lastProgress = n > 0;
+      if (n > 0) lastMove = steps;
       if (n === 0) {
         if (++idle[s] >= 2 && sc.notify === 'wait') {
           const which = s === 0 ? 1 : 0; // the driver sleeps on the interrupt doorbell, the device on the kick doorbell
@@ -355,10 +394,42 @@ export function simulate(sc: SimConfig, source: ChoiceSource = { prefix: null })
   }
   remember(steps);
   if (!violation) { world.drainAll(); check(); }
+  const ops = world.ops;
+  // Where it ended (read quietly: no choices, no preemption).
+  quiet = true;
+  const end: SimEnd = { driver: sides[0].state(), device: sides[1].state(), queue: queueIndices(world, gl), last_progress_step: lastMove };
+  quiet = false;
+  if (!violation && !sides[0].finished && steps >= sc.maxSteps) {
+    // Unfinished at the step limit: stuck (no progress over the last quarter) or busy in a cycle.
+    const window = Math.max(16, sc.maxSteps >> 2);
+    const stuck = steps - lastMove >= window;
+    const where = `driver reclaimed ${sides[0].reclaimedCount} of ${sc.buffers} in ${steps} steps; ${Object.entries(end.queue).map(([k, v]) => `${k} ${v}`).join(', ')}`;
+    fail(stuck ? 'STALL' : 'LIVELOCK', stuck
+      ? `no side made progress in the last ${steps - lastMove} steps and the run cannot finish (${where})`
+      : `the sides still make progress (last at step ${lastMove}) but the run does not finish (${where})`, 'both');
+  }
   return {
-    found: violation !== null, violation, steps, ops: world.ops, reclaimed: sides[0].reclaimedCount, finished: sides[0].finished, tail, choices, kinds,
-    preemptions: choices.reduce((a, c) => a + (c !== 0 ? 1 : 0), 0), replay: encodeReplay(sc, choices),
+    found: violation !== null, violation, steps, ops, reclaimed: sides[0].reclaimedCount, finished: sides[0].finished, tail, choices, kinds,
+    preemptions: choices.reduce((a, c) => a + (c !== 0 ? 1 : 0), 0), replay: encodeReplay(sc, choices), end,
   };
+}
+
+/** The queue's indices and flags as memory holds them (split: avail/used idx and flags; packed: each slot's AVAIL/USED bits). */
+function queueIndices(world: SimWorld, gl: import('../memory/guest.js').GuestLayout): Record<string, number> {
+  const r = gl.ring as unknown as Record<string, { offset: number }> & { ring: string; queueSize: number };
+  const q: Record<string, number> = {};
+  if (r.ring === 'split') {
+    q['avail.idx'] = world.read(r.avail.offset + 2, 2);
+    q['used.idx'] = world.read(r.used.offset + 2, 2);
+    q['avail.flags'] = world.read(r.avail.offset, 2);
+    q['used.flags'] = world.read(r.used.offset, 2);
+  } else {
+    for (let i = 0; i < Math.min(r.queueSize, 16); i++) {
+      const f = world.read(r.desc.offset + i * 16 + 14, 2);
+      q[`desc[${i}].avail/used`] = ((f >>> 7) & 1) * 10 + (f >>> 15);
+    }
+  }
+  return q;
 }
 
 /** Replay a string (or a decoded case) exactly. */
@@ -373,7 +444,38 @@ export function configFor(base: SimConfig): SimConfig {
   if (!b) return base;
   // A bug that needs IN_ORDER shows under both ordering features too (IN_ORDER's rules hold).
   const order = b.needs.order === undefined || (b.needs.order === 'in-order' && base.order === 'in-order,partial') ? base.order : b.needs.order;
-  return { ...base, ring: b.needs.ring ?? base.ring, order, notify: b.needs.notify ?? base.notify, eventIdx: b.needs.eventIdx ?? base.eventIdx };
+  const segments = b.needs.segments !== undefined && base.segments < b.needs.segments ? b.needs.segments : base.segments;
+  return { ...base, ring: b.needs.ring ?? base.ring, order, notify: b.needs.notify ?? base.notify, eventIdx: b.needs.eventIdx ?? base.eventIdx, segments };
+}
+
+/** What random and PCT search may vary per schedule (`explore --vary`). */
+export const VARY_DIMS = ['ring', 'order', 'notify', 'event-idx', 'indirect', 'segments', 'queue-size'] as const;
+export type VaryDim = (typeof VARY_DIMS)[number];
+
+/**
+ * The configuration of one schedule when `dims` vary: drawn from the schedule's seed (so the same
+ * seed gives the same configuration), then fitted to the planted bug's needs and to what a queue
+ * can hold. The replay string records the configuration drawn, so a replay needs no --vary.
+ */
+export function varyConfig(base: SimConfig, dims: readonly VaryDim[], seed: number): SimConfig {
+  if (dims.length === 0) return base;
+  const rng = new Rng(subSeed(seed, 11));
+  const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)];
+  const c: SimConfig = { ...base };
+  const has = (d: VaryDim): boolean => dims.includes(d);
+  if (has('ring')) c.ring = pick(['split', 'packed'] as const);
+  if (has('order')) c.order = pick(['none', 'in-order', 'partial'] as const);
+  if (has('notify')) c.notify = pick(['poll', 'wait'] as const);
+  if (has('event-idx')) c.eventIdx = rng.int(2) === 1;
+  if (has('indirect')) c.indirect = rng.int(2) === 1;
+  if (has('segments')) c.segments = pick([1, 1, 2, 3]);
+  if (has('queue-size')) c.queueSize = pick([1, 2, 3, 4, 5, 8]);
+  const v = configFor(c);
+  // Split queues are powers of two; a chain needs as many slots as descriptors unless it goes indirect.
+  if (v.ring === 'split' && (v.queueSize & (v.queueSize - 1)) !== 0) v.queueSize = 1 << Math.floor(Math.log2(v.queueSize));
+  const slots = v.indirect && v.segments >= 2 ? 1 : v.segments;
+  if (v.queueSize < slots || v.queueSize < v.segments) v.queueSize = v.ring === 'split' ? 1 << Math.ceil(Math.log2(v.segments)) : v.segments;
+  return v;
 }
 
 export interface ExploreResult {
@@ -400,6 +502,8 @@ export interface ExploreOptions {
   shouldStop?: () => boolean;
   /** Called about twice a second with the schedules run so far (a progress line). */
   onProgress?: (schedules: number, elapsedMs: number) => void;
+  /** Random / PCT: configuration dimensions drawn per schedule (varyConfig). */
+  vary?: readonly VaryDim[];
 }
 
 /**
@@ -431,7 +535,7 @@ export function explore(base: SimConfig, opts: ExploreOptions | number): Explore
     for (let seed = base.seed; n < max && !over(); seed++) {
       n++;
       tick(n);
-      const r = simulate({ ...base, seed });
+      const r = simulate(varyConfig({ ...base, seed }, o.vary ?? [], seed));
       if (r.found) return done(r, n, false);
     }
     return done(null, n, false);
@@ -489,6 +593,10 @@ export function shrink(start: { config: SimConfig; choices: number[] }, budgetMs
     bestR = r;
     return true;
   };
+  // A stalled run: stop it just where STALL can be told (the step limit a quarter past the last
+  // progress, at least 16 steps) — the choices after the stall only add length.
+  const stallCut = (): number => { const last = bestR.end.last_progress_step; return Math.max(20, last + 16, Math.ceil((last * 4) / 3) + 1); };
+  if (rule === 'STALL' && stallCut() < best.config.maxSteps) attempt({ config: { ...best.config, maxSteps: stallCut() }, choices: best.choices });
   for (let changed = true; changed && performance.now() - t0 < budgetMs;) {
     changed = false;
     // Non-default choices, last first: each one removed is one preemption or delayed store fewer.
@@ -503,6 +611,7 @@ export function shrink(start: { config: SimConfig; choices: number[] }, budgetMs
       { ...c, buffers: Math.max(1, c.buffers >> 1) }, { ...c, buffers: c.buffers - 1 },
       { ...c, queueSize: c.ring === 'split' ? c.queueSize >> 1 : c.queueSize - 1 },
       { ...c, faultRate: 0 }, { ...c, maxSteps: Math.max(10, bestR.steps + 1) },
+      ...(rule === 'STALL' ? [{ ...c, maxSteps: stallCut() }] : []),
     ];
     for (const cand of cands) {
       if (cand.buffers < 1 || cand.queueSize < 1 || JSON.stringify(cand) === JSON.stringify(c)) continue;
