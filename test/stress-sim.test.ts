@@ -65,7 +65,7 @@ describe('vqlab stress --kinds sim end to end', () => {
     const ra = JSON.parse(a.stdout) as StressReport;
     expect(ra.results.map((r) => r.index)).toEqual([0]);
     expect(ra.results[0]).toMatchObject({ kind: 'sim', ok: false });
-    expect(ra.failures[0].replay).toMatch(/^vqsim2:packed,in-order,sc,random,wrap-counter-not-flipped,/);
+    expect(ra.failures[0].replay).toMatch(/^vqsim3:packed,in-order,sc,random,wrap-counter-not-flipped,/);
     const m = vqlab(['stress', 'merge', join(dir, 'a.json'), join(dir, 'b.json'), '--json']);
     const merged = JSON.parse(m.stdout) as StressReport;
     expect(merged.results.map((r) => r.index)).toEqual([0, 1]);

@@ -6,6 +6,7 @@ import { DEFAULT_CAMPAIGN, parseShard, type CampaignSpec, type DrawSpec, type Ru
 import { defaultPairs, mergeReports, runStress, type StressReport } from '../stress/run.js';
 import { isPowerOfTwo } from '../spec/layout.js';
 import { bugByName } from '../sim/bugs.js';
+import { MEMORY_MODELS } from '../sim/memory.js';
 import { checkOutDir, choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, orderArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
 import { dirname } from 'node:path';
 
@@ -38,7 +39,7 @@ export function stressCommand(): Command {
     .option('--fault-latency-us <us>', 'fault resolve time (µs)', floatArg('--fault-latency-us', 0, 1e7), d.faultLatencyUs)
     .option('--timeout-s <s>', 'per-run time limit', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
     .option('--stall-timeout-ms <ms>', 'per-run stall bound (0: derived)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
-    .option('--sim-models <list>', 'sim runs: sc,tso,relaxed memory models', listArg('--sim-models', choice('--sim-models', ['sc', 'tso', 'relaxed'] as const)), d.sim.models)
+    .option('--sim-models <list>', 'sim runs: sc,tso,relaxed,weak memory models', listArg('--sim-models', choice('--sim-models', MEMORY_MODELS)), d.sim.models)
     .option('--sim-strategies <list>', 'sim runs: random,pct scheduling', listArg('--sim-strategies', choice('--sim-strategies', ['random', 'pct'] as const)), d.sim.strategies)
     .option('--sim-queue-sizes <list>', 'sim runs: queue sizes (1..256; split: powers of 2; default: drawn per run)', listArg('--sim-queue-sizes', num('--sim-queue-sizes', 1, 256, true)), d.sim.queueSizes)
     .option('--sim-fault-rates <list>', 'sim runs: page-fault probabilities', listArg('--sim-fault-rates', num('--sim-fault-rates', 0, 1, false)), d.sim.faultRates)
@@ -147,7 +148,7 @@ export function formatStress(r: StressReport): string {
   const groups = new Map<string, StressReport['results']>();
   for (const x of r.results) {
     const parts = x.key.split('/');
-    const m = parts.findIndex((p) => p === 'sc' || p === 'tso' || p === 'relaxed');
+    const m = parts.findIndex((p) => (MEMORY_MODELS as readonly string[]).includes(p));
     // Threaded: ring/order. Sim: sim:ring/order model/strategy.
     const g = parts.slice(0, 2).join('/') + (x.kind === 'sim' && m > 0 ? ` ${parts[m]}/${parts[m + 1]}` : '');
     groups.set(g, [...(groups.get(g) ?? []), x]);

@@ -97,7 +97,7 @@ function campaignWorker(): string {
 
 /**
  * The self-contained record of a failed run: enough to reproduce it with `vqlab run --from <file>`,
- * or for a simulator run with `vqlab replay <file>` (its `replay` field is the vqsim2 string).
+ * or for a simulator run with `vqlab replay <file>` (its `replay` field is the simulator's replay string).
  */
 export function writeArtifact(outDir: string, id: string, r: CampaignTaskResult, cfg: RunConfig | null, vers: Record<string, string | number>): string {
   mkdirSync(outDir, { recursive: true });
