@@ -61,7 +61,7 @@ describe('CLI: stress bad input → one line, exit 2', () => {
     ['stress', '--event-idx', 'maybe'], ['stress', '--pairs', '0'], ['stress', '--seeds', '-1'], ['stress', 'merge'],
     ['stress', 'merge', '/nonexistent.json'], ['stress', 'mergee'],
     ['run', '--from', '/nonexistent-artifact.json'], ['run', '--from', '/etc/hostname'],
-    ['stress', '--kinds', 'threaded,fuzzy'], ['stress', '--sim-models', 'weak'], ['stress', '--sim-strategies', 'dfs,random'],
+    ['stress', '--kinds', 'threaded,fuzzy'], ['stress', '--sim-models', 'arm'], ['stress', '--sim-strategies', 'dfs,random'],
     ['stress', '--sim-queue-sizes', '0'], ['stress', '--sim-fault-rates', '-0.1'], ['stress', '--sim-buffers', '0'],
     ['stress', '--sim-budget-ms', 'soon'], ['stress', '--kinds', 'sim', '--sim-bug', 'no-such-bug'],
     ['run', '--progress-s', '-1'], ['run', '--progress-s', 'often'], ['run', '--bug', 'no-such-bug'],
