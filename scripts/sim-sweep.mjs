@@ -2,7 +2,8 @@
 // Do correct queues ever end a simulator schedule unfinished? Random and PCT schedules over every
 // ring × order × notify mode under tso, relaxed and weak, counting unfinished ones (STALL /
 // LIVELOCK) and any other finding. Usage: node scripts/sim-sweep.mjs [--schedules N] [--json]
-// (default 300 per row: 2 rings × 3 orders × 2 notify × 3 models × 2 strategies × 300 = 21 600).
+// (default 300 per row: 2 rings × 4 orders (none, in-order, partial, both) × 2 notify × 3 models ×
+// 2 strategies × 300 = 28 800).
 import { sweepUnfinished } from '../dist/src/sim/sweep.js';
 
 const i = process.argv.indexOf('--schedules');

@@ -51,10 +51,11 @@ describe('unfinished schedules are findings', () => {
     expect(again.violation).toEqual(s.result.violation);
     expect(again.end).toEqual(s.result.end);
   });
-  it('a correct queue never ends unfinished: every ring × order × notify under tso, relaxed and weak', () => {
+  it('a correct queue never ends unfinished: every ring × order (both features too) × notify under tso, relaxed and weak', () => {
     const out = sweepUnfinished({ schedules: 6, models: ['tso', 'relaxed', 'weak'] });
-    expect(out.rows).toHaveLength(2 * 3 * 2 * 3);
-    expect(out.total).toBe(2 * 3 * 2 * 3 * 6);
+    // 2 rings × 4 orders (none, in-order, partial, both) × 2 notify modes × 3 models.
+    expect(out.rows).toHaveLength(2 * 4 * 2 * 3);
+    expect(out.total).toBe(2 * 4 * 2 * 3 * 6);
     expect(out.unfinished).toBe(0);
     expect(out.findings).toEqual([]);
   });

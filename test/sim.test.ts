@@ -75,7 +75,7 @@ describe('both ordering features negotiated (in-order,partial) in the simulator'
     const r = explore({ ...DEFAULT_SIM, ring: 'split', order: 'in-order,partial', bug: 'batch-off-by-one', model: 'sc' }, { budgetMs: 3000 });
     expect(r.found).toBe(true);
     // The replay string carries both features and reproduces the failure.
-    expect(r.replay).toMatch(/^vqsim2:split,in-order\+partial,/);
+    expect(r.replay).toMatch(/^vqsim3:split,in-order\+partial,/);
     expect(decodeReplay(r.replay!).config.order).toBe('in-order,partial');
     expect(replay(r.replay!).violation?.rule).toBe(r.violation?.rule);
   });

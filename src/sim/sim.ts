@@ -464,7 +464,7 @@ export function varyConfig(base: SimConfig, dims: readonly VaryDim[], seed: numb
   const c: SimConfig = { ...base };
   const has = (d: VaryDim): boolean => dims.includes(d);
   if (has('ring')) c.ring = pick(['split', 'packed'] as const);
-  if (has('order')) c.order = pick(['none', 'in-order', 'partial'] as const);
+  if (has('order')) c.order = pick(['none', 'in-order', 'partial', 'in-order,partial'] as const);
   if (has('notify')) c.notify = pick(['poll', 'wait'] as const);
   if (has('event-idx')) c.eventIdx = rng.int(2) === 1;
   if (has('indirect')) c.indirect = rng.int(2) === 1;

@@ -20,7 +20,7 @@ export interface SweepRow { ring: string; order: string; notify: string; model: 
 
 export function sweepUnfinished(o: SweepOptions): { rows: SweepRow[]; total: number; unfinished: number; findings: SweepRow[] } {
   const rows: SweepRow[] = [];
-  for (const ring of ['split', 'packed'] as const) for (const order of ['none', 'in-order', 'partial'] as const) for (const notify of ['poll', 'wait'] as const) {
+  for (const ring of ['split', 'packed'] as const) for (const order of ['none', 'in-order', 'partial', 'in-order,partial'] as const) for (const notify of ['poll', 'wait'] as const) {
     for (const model of o.models ?? ['tso', 'relaxed', 'weak']) for (const strategy of o.strategies ?? ['random']) {
       const c: SimConfig = { ...DEFAULT_SIM, ring, order, notify, eventIdx: notify === 'wait', model, strategy, seed: o.seed ?? 1, queueSize: ring === 'packed' ? 3 : 4 };
       const r = explore(c, { budgetMs: Infinity, maxSchedules: o.schedules });
