@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { configFor, decodeReplay, DEFAULT_SIM, explore, replay, shrink, simulate, varyConfig, VARY_DIMS, type SimConfig } from '../src/sim/sim.js';
 import { sweepUnfinished } from '../src/sim/sweep.js';
 
-// The weak (load-reordering) model, the consumer-side bugs it exposes, unfinished schedules as
+// Searches are bounded by schedule counts (the time budgets are only backstops), so what they
+// cover does not depend on the machine's load. The weak (load-reordering) model, the consumer-side bugs it exposes, unfinished schedules as
 // findings, configurations with chains / indirect tables / varied per schedule, and versioned
 // replay strings.
 const small = (c: Partial<SimConfig>): SimConfig => configFor({ ...DEFAULT_SIM, queueSize: 2, buffers: 2, faultRate: 0, strategy: 'exhaustive', ...c });
@@ -12,7 +13,7 @@ const CONSUMER = ['device-plain-avail-idx', 'driver-plain-used-idx', 'device-pla
 describe('the weak model on the correct rings', () => {
   it('exhaustive search of every ring and order stays complete and clean (small case, bound 2)', () => {
     for (const ring of ['split', 'packed'] as const) for (const order of ['none', 'in-order', 'partial'] as const) {
-      const r = explore(small({ ring, order, model: 'weak' }), { budgetMs: 60_000, preemptionBound: 2 });
+      const r = explore(small({ ring, order, model: 'weak' }), { budgetMs: 600_000, preemptionBound: 2 });
       expect(r.found, `${ring} ${order}: ${r.violation?.message}`).toBe(false);
       expect(r.complete).toBe(true);
       expect(r.schedules).toBeGreaterThan(10);
@@ -23,7 +24,7 @@ describe('the weak model on the correct rings', () => {
 describe('consumer-side bugs: a plain load where the acquire belongs', () => {
   for (const bug of CONSUMER) {
     it(`${bug}: exhaustive search finds it under weak; the replay reproduces it`, () => {
-      const r = explore(small({ bug, model: 'weak' }), { budgetMs: 60_000, preemptionBound: 2 });
+      const r = explore(small({ bug, model: 'weak' }), { budgetMs: 600_000, preemptionBound: 2 });
       expect(r.found).toBe(true);
       const again = replay(r.replay!);
       expect(again.violation).toEqual(r.violation);
@@ -38,7 +39,7 @@ describe('consumer-side bugs: a plain load where the acquire belongs', () => {
 
 describe('unfinished schedules are findings', () => {
   it('packed-head-flags-early: random search reports a STALL with both sides\' state; the shrunk case replays', () => {
-    const r = explore(configFor({ ...DEFAULT_SIM, bug: 'packed-head-flags-early', model: 'tso' }), { budgetMs: 10_000 });
+    const r = explore(configFor({ ...DEFAULT_SIM, bug: 'packed-head-flags-early', model: 'tso' }), { budgetMs: 600_000, maxSchedules: 100 });
     expect(r.found).toBe(true);
     expect(r.violation?.rule).toBe('STALL');
     expect(r.result!.finished).toBe(false);
@@ -69,7 +70,7 @@ describe('unfinished schedules are findings', () => {
 
 describe('chains, indirect tables, every feature, varied per schedule', () => {
   it('tracker-batch-weight shows only with multi-slot batches (packed IN_ORDER, 2 segments)', () => {
-    const found = explore(configFor({ ...DEFAULT_SIM, bug: 'tracker-batch-weight', model: 'sc' }), { budgetMs: 5000 });
+    const found = explore(configFor({ ...DEFAULT_SIM, bug: 'tracker-batch-weight', model: 'sc' }), { budgetMs: 600_000, maxSchedules: 20 });
     expect(found.found).toBe(true);
     expect(decodeReplay(found.replay!).config).toMatchObject({ ring: 'packed', order: 'in-order', segments: 2 });
     // One descriptor per buffer: every weight is 1 and the bug has nothing to leave out.
@@ -114,7 +115,7 @@ describe('versioned replay strings', () => {
     expect(p.stderr.trim().split('\n')).toHaveLength(1);
   });
   it('explore --model weak --bug <consumer bug> --json finds it; its replay string reproduces it (exit 1)', () => {
-    const r = vqlab(['explore', '--model', 'weak', '--bug', 'device-plain-avail-idx', '--budget-s', '10', '--json', '--artifact', '/dev/null']);
+    const r = vqlab(['explore', '--model', 'weak', '--bug', 'device-plain-avail-idx', '--budget-s', '600', '--max-schedules', '50', '--json', '--artifact', '/dev/null']);
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ found: true, model: 'weak' });
