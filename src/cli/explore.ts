@@ -40,7 +40,7 @@ export function exploreCommand(): Command {
     .option('--event-idx', 'negotiate EVENT_IDX')
     .option('--segments <n>', 'descriptors per buffer (a chain; one indirect table with --indirect)', intArg('--segments', 1, 64), d.segments)
     .option('--indirect', 'negotiate INDIRECT_DESC (buffers of 2+ segments go through an indirect table)')
-    .option('--vary <dims>', `random/pct: draw these per schedule (${VARY_DIMS.join(',')}); the replay string records the draw`, listArg('--vary', choice('--vary', VARY_DIMS)), [])
+    .option('--vary <dims>', `random/pct: draw these per schedule (${VARY_DIMS.join(',')}); the replay string records the draw`, listArg('--vary', choice('--vary', VARY_DIMS)))
     .option('--max-steps <n>', 'steps per schedule; a schedule that reaches it unfinished is a finding (STALL / LIVELOCK)', intArg('--max-steps', 20, 10_000_000), d.maxSteps)
     .option('--fault-rate <p>', 'page-fault probability', floatArg('--fault-rate', 0, 1), d.faultRate)
     .option('--budget-s <s>', 'time budget', floatArg('--budget-s', 0.01, 86_400), 10)
@@ -59,7 +59,7 @@ export function exploreCommand(): Command {
         buffers: o.buffers as number, notify: o.notify as SimConfig['notify'], eventIdx: o.eventIdx === true,
         faultRate: o.faultRate as number, seed: o.seed as number, segments: o.segments as number, indirect: o.indirect === true, maxSteps: o.maxSteps as number,
       });
-      const vary = o.vary as VaryDim[];
+      const vary = (o.vary as VaryDim[] | undefined) ?? [];
       if (vary.length && base.strategy === 'exhaustive') throw new UsageError('--vary is for random and pct search (exhaustive search covers one configuration)');
       if (!vary.includes('queue-size') && !vary.includes('ring') && base.ring === 'split' && (base.queueSize & (base.queueSize - 1)) !== 0) throw new UsageError('split --queue-size must be a power of 2');
       // The same checks a run makes (a chain must fit the queue, …), as one usage line.
