@@ -42,6 +42,7 @@ const SCRIPTS: Record<string, Smoke | UsedBy> = {
   'interleaved-configs.mjs': { args: ['1', '.', '{"buffers":3000}', '{"buffers":3000,"order":"partial"}'], stdout: /"order":"partial"}\s+median [\d.]+ M\/s/ },
   'peers.mjs': { args: ['1', '200000'], stdout: /ping-pong [\d.]+ M round trips\/s .*ceiling [\d.]+ M msg\/s/ },
   'rig-cost.mjs': { args: ['split', 'partial', '1', '0.01', '50', '1', '20', '5'], stdout: /split partial check=1 verify=1 fault rate 0.01 \(50 µs\): driver [\d.]+ .* checker [\d.]+ ns\/buffer/ },
+  'sim-sweep.mjs': { args: ['--schedules', '1'], stdout: /^96 schedules in 96 rows: 0 rows with an unfinished schedule, 0 with any finding$/m },
   'run-table.mjs': { args: ['--buffers', '2000', '--repeat', '1', '--orders', 'partial', '--fault-rates', '0.01'], stdout: /Measured at commit [^\n]*Node v[\s\S]*\| split \| partial \| 0.01 \|/ },
 };
 
