@@ -64,15 +64,15 @@ describe('both ordering features negotiated (in-order,partial) in the simulator'
     it(`${ring}: random and PCT find nothing under relaxed memory, with faults`, () => {
       for (const strategy of ['random', 'pct'] as const) {
         const c: SimConfig = { ...DEFAULT_SIM, ring, order: 'in-order,partial', strategy, model: 'relaxed', queueSize: ring === 'packed' ? 3 : 4, faultRate: 0.3 };
-        const r = explore(c, { budgetMs: 250 });
+        const r = explore(c, SCHEDULES(60));
         expect(r.found, r.violation?.message).toBe(false);
-        expect(r.schedules).toBeGreaterThan(5);
+        expect(r.schedules).toBe(60);
         expect(simulate(c).finished).toBe(true);
       }
     });
   }
   it('an IN_ORDER violation is still caught with both negotiated (planted bug batch-off-by-one, not moved to in-order alone)', () => {
-    const r = explore({ ...DEFAULT_SIM, ring: 'split', order: 'in-order,partial', bug: 'batch-off-by-one', model: 'sc' }, { budgetMs: 3000 });
+    const r = explore({ ...DEFAULT_SIM, ring: 'split', order: 'in-order,partial', bug: 'batch-off-by-one', model: 'sc' }, SCHEDULES(200));
     expect(r.found).toBe(true);
     // The replay string carries both features and reproduces the failure.
     expect(r.replay).toMatch(/^vqsim3:split,in-order\+partial,/);
