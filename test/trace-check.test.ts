@@ -110,6 +110,11 @@ describe('check: both ordering features negotiated', () => {
       .toMatchObject({ ok: false, rule: 'USED_OUT_OF_ORDER', first_bad: 1 });
     expect(() => lines('ring split', 'order in-order,none', 'queue_size 4')).toThrow(/order must be/);
   });
+  it('the library takes the order as a list too, and refuses a bad one with BAD_CONFIG', () => {
+    const lib = (order: unknown): TraceInput => ({ ring: 'split', order, queue_size: 8, avail: [0, 1], used: [{ id: 1, flush: true }] } as unknown as TraceInput);
+    expect(checkTrace(lib(['partial', 'in-order']))).toMatchObject({ ok: true, buffers_used: 2, flushes: 1 });
+    expect(() => checkTrace(lib(['in-order', 'none']))).toThrow(/BAD_CONFIG: trace order must be/);
+  });
   it('bad order values are bad input', () => {
     for (const order of ['in-order,in-order', ['partial', 'none'], [], 'fifo', 3]) {
       expect(() => t(order, [])).toThrow(/"order" must be/);

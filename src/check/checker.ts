@@ -11,7 +11,7 @@
  * timestamps: every buffer made available before the one an entry names is already known.
  */
 import { UsedTracker } from '../order/tracker.js';
-import { flushAllowedBy, orderModeOf, type OrderMode, type OrderSpec, type RingKind } from '../spec/features.js';
+import { flushAllowedBy, orderModeOf, parseOrderSpec, type OrderMode, type OrderSpec, type RingKind } from '../spec/features.js';
 import { isVqError, VqError } from '../errors.js';
 import {
   VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_FLUSH, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, VIRTQ_USED_ELEM_F_FLUSH,
@@ -419,9 +419,12 @@ export function availOf(t: Pick<TraceInput, 'capacity'>, a: AvailItem): { id: nu
 
 /** `vqlab check`: the same checker over a trace given as JSON. */
 export function checkTrace(t: TraceInput): CheckResult {
+  // A library caller may hand over the JSON form's order as it came (a list of names).
+  const spec = parseOrderSpec(t.order);
+  if (spec === null) throw new VqError('BAD_CONFIG', 'config', `trace order must be none, in-order, partial or in-order,partial (or a list of names), got ${JSON.stringify(t.order)}`);
   const n = t.avail.length;
   const c = new Checker({
-    ring: t.ring, order: orderModeOf(t.order), flushAllowed: flushAllowedBy(t.order), queueSize: t.queue_size,
+    ring: t.ring, order: orderModeOf(spec), flushAllowed: flushAllowedBy(spec), queueSize: t.queue_size,
     // The window is a span, not a count: without an ordering feature (or between FLUSHes) a device
     // may hold one buffer while any number of later ones pass it, so the span from the oldest
     // outstanding buffer to the newest is bounded only by the trace. Outstanding buffers, on the
