@@ -8,7 +8,10 @@ import { isPowerOfTwo } from '../spec/layout.js';
 import { bugByName } from '../sim/bugs.js';
 import { MEMORY_MODELS } from '../sim/memory.js';
 import { checkOutDir, choice, EXIT_OK, EXIT_VIOLATION, floatArg, intArg, listArg, orderArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { inspectWasmSide, isWasmPath, setWasmCompiler } from '../wasm/abi.js';
+import { isVqError } from '../errors.js';
 
 function onOff(name: string): (s: string) => boolean {
   return (s) => { if (s === 'on' || s === 'true') return true; if (s === 'off' || s === 'false') return false; throw new InvalidArgumentError(`${name} items must be on|off, got "${s}"`); };
@@ -53,6 +56,8 @@ export function stressCommand(): Command {
       if (!bugByName(v)) throw new InvalidArgumentError(`unknown bug "${v}" (vqlab bugs lists them)`);
       return v;
     })
+    .option('--device <module>', 'threaded runs: your own device (an ES module exporting createDevice(ctx), or a .wasm: include/vqlab.h)')
+    .option('--driver <module>', 'threaded runs: your own driver (an ES module exporting createDriver(ctx), or a .wasm)')
     .option('--pairs <n>', `runs at once (each is two busy threads; default max(1, floor(cores/2)) = ${defaultPairs()})`, intArg('--pairs', 1, 256))
     .option('--shard <i/n>', 'run only shard i of n (deterministic, disjoint, covering: for CI matrices)')
     .option('--out <dir>', 'directory for failure artifacts, created if need be (default: a new directory under the system temp directory, made only when a run fails); replay one with vqlab run --from <file>')
@@ -89,6 +94,7 @@ Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 
         seedBase: o.seed as number, buffers: o.buffers as number, faultLatencyUs: o.faultLatencyUs as number,
         timeoutS: o.timeoutS as number, stallTimeoutMs: o.stallTimeoutMs as number, draw, bug: (o.bug as string | undefined) ?? null,
       };
+      await sideModules(spec, o.driver as string | undefined, o.device as string | undefined);
       if (kinds.includes('threaded') && !draw.queueSize && spec.rings.length === 1 && spec.rings[0] === 'split' && spec.queueSizes.every((q) => !isPowerOfTwo(q))) {
         throw new UsageError(`--queue-sizes ${fmtList(spec.queueSizes)}: a split queue size must be a power of 2`);
       }
@@ -140,6 +146,28 @@ Example (CI matrix of 4): vqlab stress --seeds 8 --shard \${{ matrix.shard }}/4 
       process.exitCode = m.ok ? EXIT_OK : EXIT_VIOLATION;
     });
   return cmd;
+}
+
+/**
+ * --driver / --device: absolute paths into the spec, checked once here (a .wasm against the ABI)
+ * rather than failing every run. The simulator runs vqlab's own sides only.
+ */
+async function sideModules(spec: CampaignSpec, driver: string | undefined, device: string | undefined): Promise<void> {
+  for (const [role, p] of [['driver', driver], ['device', device]] as const) {
+    if (!p) continue;
+    const abs = resolve(p);
+    if (!existsSync(abs)) throw new UsageError(`--${role} ${p}: no such file`);
+    if (spec.kinds.includes('sim')) {
+      throw new UsageError(isWasmPath(abs)
+        ? `--${role} ${p}: a WebAssembly side cannot run under the simulator (it schedules each memory access of vqlab's own sides through its modelled memory; a wasm side's accesses are machine instructions it cannot see). Use --kinds threaded.`
+        : `--${role} ${p}: the simulator runs vqlab's own sides only; use --kinds threaded`);
+    }
+    if (isWasmPath(abs)) {
+      setWasmCompiler(false);
+      try { await inspectWasmSide(abs, role); } catch (e) { if (isVqError(e)) throw new UsageError(e.message); throw e; }
+    }
+    if (role === 'driver') spec.driverModule = abs; else spec.deviceModule = abs;
+  }
 }
 
 const median = (xs: number[]): number => { if (!xs.length) return 0; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };

@@ -62,7 +62,7 @@ export interface RunConfig {
   orderWindow: number;
   /** Features the device offers (names, comma-separated, or "all"); the driver accepts what ring/order/eventIdx/indirect ask for. */
   deviceFeatures: string;
-  /** A user's device / driver module (ES module path) to run instead of vqlab's own ('' = vqlab's). */
+  /** A user's device / driver module to run instead of vqlab's own ('' = vqlab's): an ES module, or a WebAssembly module (.wasm, include/vqlab.h). */
   deviceModule: string;
   driverModule: string;
   /** Write a Chrome Trace Event / Perfetto JSON trace here ('' = no trace). */
@@ -77,6 +77,11 @@ export interface RunConfig {
    * hardware shows. Absent / null: no wrapper.
    */
   plantBug?: string | null;
+  /**
+   * Test only: compile WebAssembly sides with V8's baseline compiler (Liftoff) alone, without the
+   * workaround for its memory.atomic.wait32 bug (src/wasm/abi.ts). Absent / false in real runs.
+   */
+  wasmBaseline?: boolean;
 }
 
 /**

@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { configOf, fieldName, orderWindowOf, stallTimeoutMs, type FieldNaming, type RunConfig } from './config.js';
 import { createShared, guestLayoutOf, type SideInit } from './sides.js';
+import { inspectWasmSide, isWasmPath, setWasmCompiler } from '../wasm/abi.js';
+import { bugByName } from '../sim/bugs.js';
 import { Control, CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, CTL_STOP, D_CORRUPTED, D_KICKS, D_LOST_WAKEUPS, D_MADE, D_RECLAIMED, D_SLEEPS, D_PUBLISHES, V_BATCHED_ENTRIES, V_BUFFERS_IN_BATCHES, V_COMPLETED, V_CORRUPTED, V_FAULTS, V_FLUSHES, V_INTERRUPTS, V_LOST_WAKEUPS, V_MAX_FAULTS_PENDING, V_POPPED, V_SLEEPS, V_STALL_MS, V_USED_ENTRIES, V_USED_PUBLISHES } from './control.js';
 import { DEVICE_MODEL_FEATURES, featureNames, negotiateRequest, orderSpecOf, parseFeatureList } from '../spec/features.js';
 import { VqError } from '../errors.js';
@@ -132,7 +134,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * User side modules: absolute paths for the workers, and the features a user device offers (its
- * optional `features` export: names like "IN_ORDER"; without it, everything vqlab's device offers).
+ * optional `features` export: names like "IN_ORDER", or a wasm device's vqlab_features(); without
+ * it, everything vqlab's device offers).
  */
 async function resolveModules(cfg: RunConfig, naming: FieldNaming): Promise<{ driver?: string; device?: string; deviceOffers: bigint }> {
   const out: { driver?: string; device?: string; deviceOffers: bigint } = { deviceOffers: DEVICE_MODEL_FEATURES };
@@ -143,6 +146,16 @@ async function resolveModules(cfg: RunConfig, naming: FieldNaming): Promise<{ dr
     const field = fieldName(role === 'driver' ? 'driverModule' : 'deviceModule', naming);
     if (!existsSync(abs)) throw new VqError('BAD_CONFIG', 'config', `${field} module not found: ${abs}`);
     out[role] = abs;
+    if (isWasmPath(abs)) {
+      // Checked here, before any worker starts: contract, imports, footprint (src/wasm/abi.ts).
+      setWasmCompiler(cfg.wasmBaseline === true);
+      if (cfg.plantBug && bugByName(cfg.plantBug)?.side === role) {
+        throw new VqError('BAD_CONFIG', 'config', `--bug ${cfg.plantBug} wraps the ${role}'s memory layer, which a WebAssembly ${role} does not use`);
+      }
+      const info = await inspectWasmSide(abs, role);
+      if (role === 'device' && info.offers !== null) out.deviceOffers = info.offers;
+      continue;
+    }
     if (role === 'device') {
       let mod: { features?: unknown };
       try { mod = (await import(pathToFileURL(abs).href)) as { features?: unknown }; } catch (e) {

@@ -27,9 +27,17 @@ import { checkPattern, fillPattern, SALT_IN, SALT_OUT } from '../device/payload.
 import { Reporter } from '../plugin/reporter.js';
 import type { Role, SideContext } from '../plugin/contract.js';
 import { createBuiltinDevice, createBuiltinDriver } from '../plugin/builtin.js';
+import { isWasmPath, PAGE, QUEUE_BASE } from '../wasm/abi.js';
 
 /** Everything the two sides share, as plain transferable data (SharedArrayBuffers are shared, not copied). */
 export interface SharedRegions {
+  /**
+   * Guest memory: a shared WebAssembly.Memory, so that a WebAssembly side can run on it directly
+   * (an existing SharedArrayBuffer cannot become wasm memory). `guest` is its buffer, which every
+   * JavaScript side views; it is a whole number of 64 KiB pages, so the sides take guest memory's
+   * end from the layout (totalSize), not from the buffer.
+   */
+  memory: WebAssembly.Memory;
   guest: SharedArrayBuffer;
   fence: SharedArrayBuffer;
   doorbells: SharedArrayBuffer;
@@ -51,8 +59,13 @@ export interface SideInit {
 
 export function createShared(cfg: RunConfig, gl: GuestLayout): SharedRegions {
   const records = cfg.check ? cfg.eventLogRecords : 2;
+  const pages = Math.ceil(gl.totalSize / PAGE);
+  // maximum = initial: nothing grows guest memory, and a wasm module's own declared maximum (4 GiB
+  // as include/vqlab.h links it) must only be at least this.
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true } as WebAssembly.MemoryDescriptor);
   return {
-    guest: new SharedArrayBuffer(gl.totalSize),
+    memory,
+    guest: memory.buffer as unknown as SharedArrayBuffer,
     fence: new SharedArrayBuffer(64),
     doorbells: Doorbells.create(cfg.notify).buffer,
     control: Control.create().buffer,
@@ -81,8 +94,11 @@ export function makeDeviceRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated): 
   return new PackedDeviceRing(mem, gl.ring as PackedRingLayout, f, gl.dmaStart);
 }
 
+/** A run with a WebAssembly side keeps guest memory below QUEUE_BASE for the modules' private regions (include/vqlab.h). */
+export const hasWasmSide = (cfg: Pick<RunConfig, 'driverModule' | 'deviceModule'>): boolean => isWasmPath(cfg.driverModule) || isWasmPath(cfg.deviceModule);
+
 export function guestLayoutOf(cfg: RunConfig): GuestLayout {
-  return guestLayout({ ring: cfg.ring, queueSize: cfg.queueSize, segments: cfg.segments, segmentBytes: cfg.segmentBytes, indirect: cfg.indirect });
+  return guestLayout({ ring: cfg.ring, queueSize: cfg.queueSize, segments: cfg.segments, segmentBytes: cfg.segmentBytes, indirect: cfg.indirect, base: hasWasmSide(cfg) ? QUEUE_BASE : 0 });
 }
 
 /**
@@ -101,7 +117,7 @@ export interface SideEnv {
 // Each side's full barrier is a locked RMW on a line of its own: on x86 any locked instruction is a
 // full fence, and in the JS model every seq-cst access is in one total order whatever its location.
 // A fence word shared by both sides would move a cache line between the cores on every barrier.
-export function sideContext(init: SideInit, role: Role, mem: MemoryOps = new AtomicsMemory(init.shared.guest, new SharedArrayBuffer(64)), env: SideEnv = {}): SideContext & { control: Control; stallUntil: (t: number) => void } {
+export function sideContext(init: SideInit, role: Role, mem: MemoryOps = guestMemory(init), env: SideEnv = {}): SideContext & { control: Control; stallUntil: (t: number) => void } {
   const { cfg } = init;
   const control = new Control(init.shared.control);
   const events = new EventLog(role === 'driver' ? init.shared.driverLog : init.shared.deviceLog, cfg.check);
@@ -127,6 +143,11 @@ export function sideContext(init: SideInit, role: Role, mem: MemoryOps = new Ato
     control,
     stallUntil: env.stallUntil ?? ((t: number): void => { while (performance.now() < t) if (control.stopRequested()) return; }),
   };
+}
+
+/** The real memory layer over guest memory, ending where the layout ends; a fence word of its own (see sideContext). */
+export function guestMemory(init: SideInit): AtomicsMemory {
+  return new AtomicsMemory(init.shared.guest, new SharedArrayBuffer(64), guestLayoutOf(init.cfg).totalSize);
 }
 
 /** vqlab's own driver, built through the side contract. */

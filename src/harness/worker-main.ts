@@ -1,8 +1,10 @@
 /** The body of a side's worker thread: build the side (vqlab's or a user module's), wait for GO, run, report. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { guestLayoutOf, sideContext, type SideInit } from './sides.js';
-import { AtomicsMemory } from '../memory/ops.js';
+import { guestLayoutOf, guestMemory, sideContext, type SideInit } from './sides.js';
+import { readFileSync } from 'node:fs';
+import { isWasmPath, setWasmCompiler } from '../wasm/abi.js';
+import { createWasmSide } from '../wasm/side.js';
 import { bugByName } from '../sim/bugs.js';
 import { CTL_DEVICE_STATE, CTL_DRIVER_STATE, CTL_GO, SideState } from './control.js';
 import { isVqError, VqError } from '../errors.js';
@@ -84,15 +86,21 @@ export async function sideWorkerMain(role: Role): Promise<void> {
   // A planted bug (vqlab run --bug) wraps the real memory layer of its side, or patches the side
   // once built (below); none: no wrapper.
   const ctx = bug?.side === role && bug.wrap
-    ? sideContext(init, role, bug.wrap(new AtomicsMemory(init.shared.guest, new SharedArrayBuffer(64)), guestLayoutOf(init.cfg)))
+    ? sideContext(init, role, bug.wrap(guestMemory(init), guestLayoutOf(init.cfg)))
     : sideContext(init, role);
   const control = ctx.control;
   const stateWord = role === 'driver' ? CTL_DRIVER_STATE : CTL_DEVICE_STATE;
   let s: Side | null = null;
   try {
     const modulePath = role === 'driver' ? init.modules?.driver : init.modules?.device;
-    s = modulePath ? await loadModuleSide(modulePath, role, ctx) : role === 'driver' ? createBuiltinDriver(ctx) : createBuiltinDevice(ctx);
-    if (bug?.patch && bug.side === role && !modulePath) bug.patch(s as Parameters<NonNullable<typeof bug.patch>>[0]);
+    if (modulePath && isWasmPath(modulePath)) {
+      // Before any wasm compiles in this process (abi.ts: the Liftoff workaround).
+      setWasmCompiler(init.cfg.wasmBaseline === true);
+      s = await createWasmSide(ctx, init.shared.memory, new Uint8Array(readFileSync(modulePath)), modulePath);
+    } else {
+      s = modulePath ? await loadModuleSide(modulePath, role, ctx) : role === 'driver' ? createBuiltinDriver(ctx) : createBuiltinDevice(ctx);
+      if (bug?.patch && bug.side === role && !modulePath) bug.patch(s as Parameters<NonNullable<typeof bug.patch>>[0]);
+    }
     if (init.cfg.testHooks?.side === role) s = withTestFault(s, init.cfg.testHooks);
     port.postMessage({ type: 'ready', side: role });
     while (Atomics.load(control.ctl, CTL_GO) === 0 && !control.stopRequested()) Atomics.wait(control.ctl, CTL_GO, 0, 100);

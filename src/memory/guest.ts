@@ -16,6 +16,8 @@ export interface GuestLayoutParams {
   segmentBytes: number;
   /** Reserve indirect tables (one per possible outstanding buffer). */
   indirect: boolean;
+  /** Where the queue area starts (0; a run with a WebAssembly side keeps the memory below it for the modules' private regions). */
+  base?: number;
 }
 
 export interface GuestLayout {
@@ -35,8 +37,10 @@ export interface GuestLayout {
 export const MAX_GUEST_BYTES = 1 << 30;
 
 export function guestLayout(p: GuestLayoutParams): GuestLayout {
-  const ring = p.ring === 'split' ? splitRingLayout(p.queueSize) : packedRingLayout(p.queueSize);
-  const dmaStart = alignUp(ring.totalSize, 64);
+  const base = p.base ?? 0;
+  const ring = p.ring === 'split' ? splitRingLayout(p.queueSize, base) : packedRingLayout(p.queueSize, base);
+  // Everything below dmaStart (the modules' regions, the ring) is outside the DMA window.
+  const dmaStart = alignUp(base + ring.totalSize, 64);
   const indirectStride = p.indirect ? alignUp(16 * p.segments, 16) : 0;
   const indirectBase = dmaStart;
   const segmentStride = alignUp(p.segmentBytes, 8);

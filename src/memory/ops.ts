@@ -40,9 +40,13 @@ export class AtomicsMemory implements MemoryOps {
   readonly u32: Uint32Array;
   private readonly fence: Int32Array;
 
-  constructor(readonly buffer: SharedArrayBuffer, fenceBuffer?: SharedArrayBuffer) {
+  /**
+   * `size`: the end of guest memory as the sides see it (the layout's totalSize). The buffer may be
+   * longer: a WebAssembly.Memory is a whole number of 64 KiB pages.
+   */
+  constructor(readonly buffer: SharedArrayBuffer, fenceBuffer?: SharedArrayBuffer, size = buffer.byteLength) {
     if (!HOST_IS_LE) throw new Error('vqlab needs a little-endian host (virtio fields are little-endian)');
-    this.size = buffer.byteLength;
+    this.size = Math.min(size, buffer.byteLength);
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);

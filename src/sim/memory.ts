@@ -65,8 +65,9 @@ export class SimWorld {
   logTs: number[] = [];
   logByte: number[] = [];
   logOld: number[] = [];
-  constructor(buffer: ArrayBufferLike, readonly model: MemoryModel) {
-    this.u8 = new Uint8Array(buffer);
+  /** `size`: guest memory's end (the buffer may be longer: a WebAssembly.Memory is whole pages). */
+  constructor(buffer: ArrayBufferLike, readonly model: MemoryModel, size = buffer.byteLength) {
+    this.u8 = new Uint8Array(buffer, 0, size);
     this.u16 = new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
   }

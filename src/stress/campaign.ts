@@ -102,6 +102,9 @@ export function drawQueueConfig(seed: number, ring: RingKind, max = DRAW_MAX_QUE
   const segments = Math.min(queueSize, rng.int(2) === 0 ? 1 : 2 + rng.int(3));
   const eventIdx = rng.int(2) === 1;
   return { queueSize, segments, indirect, eventIdx };
+  /** A user's side module (an ES module or a .wasm, absolute path) in every threaded run, instead of vqlab's own. */
+  driverModule?: string;
+  deviceModule?: string;
 }
 
 export const DEFAULT_CAMPAIGN: CampaignSpec = {
@@ -184,6 +187,7 @@ export function expandCampaign(spec: CampaignSpec): { runs: CampaignRun[]; skipp
     const cfg: RunConfig = {
       ...DEFAULT_CONFIG, ring, order, eventIdx, indirect, queueSize, segments, faultRate, notify, seed,
       buffers: spec.buffers, faultLatencyUs: spec.faultLatencyUs, timeoutS: spec.timeoutS, stallTimeoutMs: spec.stallTimeoutMs,
+      driverModule: spec.driverModule ?? '', deviceModule: spec.deviceModule ?? '',
       // Small event logs: a campaign runs many pairs; the checker drains them continuously.
       eventLogRecords: 1 << 16, orderWindow: 1 << 16, plantBug: bug?.name ?? null,
     };
