@@ -1,0 +1,4 @@
+#ifndef VQLAB_SHIM_ASSERT_H
+#define VQLAB_SHIM_ASSERT_H
+#define assert(x) ((x) ? (void)0 : __builtin_trap())
+#endif
