@@ -89,17 +89,20 @@ describe('C sides (examples/c, committed .wasm) under the live checker, in real 
     expect(r.faults).toBe(theirs.faults);
   });
 
-  it('split driver against vqlab\'s device: PARTIAL_ORDER with faults, IN_ORDER batches, chains of 3 with EVENT_IDX in wait mode', async () => {
+  it('split driver against vqlab\'s device: PARTIAL_ORDER with faults, IN_ORDER batches, both features (FLUSH on in-order entries), chains of 3 with EVENT_IDX in wait mode', async () => {
     for (const cfg of [
       { ...base, order: 'partial', faultRate: 0.02 },
       { ...base, order: 'in-order' },
+      // Both features: IN_ORDER rules, and vqlab's device sets FLUSH on every in-order entry.
+      { ...base, order: 'in-order,partial' },
       { ...base, order: 'none', faultRate: 0.01, segments: 3, segmentBytes: 24, eventIdx: true, notify: 'wait' },
     ] as RunConfig[]) {
       const r = await runThreaded({ ...cfg, driverModule: ex('split-driver.wasm') });
       clean(r);
       expect(r.buffers).toBe(10_000);
       expect(r.checked_reclaims).toBeGreaterThan(0);
-      if (cfg.order === 'in-order') expect(r.batched_entries).toBeGreaterThan(0);
+      if (cfg.order !== 'none' && cfg.order !== 'partial') expect(r.batched_entries).toBeGreaterThan(0);
+      if (cfg.order === 'in-order,partial') expect(r.flushes).toBeGreaterThan(0);
     }
   });
 

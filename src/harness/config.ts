@@ -220,7 +220,7 @@ export function validateConfig(c: RunConfig, naming: FieldNaming = 'api'): RunCo
   return c;
 }
 
-const KNOWN_FIELDS = new Set<string>([...Object.keys(DEFAULT_CONFIG), 'testHooks', 'plantBug']);
+const KNOWN_FIELDS = new Set<string>([...Object.keys(DEFAULT_CONFIG), 'testHooks', 'plantBug', 'wasmBaseline']);
 
 /** A complete configuration from the defaults and the fields given (the library's way to configure a run). */
 export function configOf(partial: Partial<RunConfig> = {}, naming: FieldNaming = 'api'): RunConfig {
