@@ -4,7 +4,7 @@
 //   npm run build && node scripts/wasm-table.mjs [--buffers N] [--third-party DIR]
 // Third-party rows need scripts/third-party.sh first; they are left out when its modules are absent.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runThreaded } from '../dist/src/harness/run.js';
 import { DEFAULT_CONFIG } from '../dist/src/harness/config.js';
@@ -25,7 +25,7 @@ const rows = [
   ['vqlab JS driver × Linux ringtest virtio_ring_0_9 device', { deviceModule: join(tp, 'ringtest-device.wasm') }, 'none', true],
   ['Linux ringtest driver × Linux ringtest device', { driverModule: join(tp, 'ringtest-driver.wasm'), deviceModule: join(tp, 'ringtest-device.wasm') }, 'none', true],
 ];
-console.log(`node ${process.version}, ${buffers} buffers per run, split ring, queue 256, poll, live checker on`);
+console.log(`node ${process.version}, ${buffers} buffers per run, split ring, queue 256, poll, live checker on; load average at the start ${loadavg()[0].toFixed(1)}`);
 console.log('| implementation | features | faults | verdict | M buffers/s (second half) |');
 console.log('|---|---|---|---|---|');
 for (const [name, mods, order, eventIdx, faultRate = 0] of rows) {
@@ -33,5 +33,6 @@ for (const [name, mods, order, eventIdx, faultRate = 0] of rows) {
   const r = await runThreaded({ ...DEFAULT_CONFIG, ...mods, buffers, order, eventIdx, faultRate, ring: 'split', queueSize: 256, timeoutS: 600 });
   const verdict = r.ok ? `clean (${r.buffers} buffers)` : `${r.violations[0]?.rule ?? r.failure?.code}`;
   const feats = r.features.map((f) => f.replace('VIRTIO_F_', '')).join(' ');
-  console.log(`| ${name} | ${feats} | ${faultRate ? `p = ${faultRate}: ${r.faults}` : '0'} | ${verdict} | ${r.ok ? (r.steady_buffers_per_s / 1e6).toFixed(2) : '–'} |`);
+  console.log(`| ${name} | ${feats} | ${faultRate ? `p = ${faultRate}: ${r.faults}` : '0'} | ${verdict} | ${r.ok ? (r.steady_buffers_per_s / 1e6).toFixed(3) : '–'} |`);
 }
+console.log(`load average at the end ${loadavg()[0].toFixed(1)}`);
