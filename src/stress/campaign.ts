@@ -74,6 +74,9 @@ export interface CampaignSpec {
   draw?: DrawSpec;
   /** Threaded runs: a bug from the catalogue wrapped around the real threads' memory layer (runs it cannot show in are skipped). */
   bug?: string | null;
+  /** A user's side module (an ES module or a .wasm, absolute path) in every threaded run, instead of vqlab's own. */
+  driverModule?: string;
+  deviceModule?: string;
 }
 
 /** Largest queue a drawn power of two reaches (threaded runs; the simulator stops at 256). */
@@ -102,9 +105,6 @@ export function drawQueueConfig(seed: number, ring: RingKind, max = DRAW_MAX_QUE
   const segments = Math.min(queueSize, rng.int(2) === 0 ? 1 : 2 + rng.int(3));
   const eventIdx = rng.int(2) === 1;
   return { queueSize, segments, indirect, eventIdx };
-  /** A user's side module (an ES module or a .wasm, absolute path) in every threaded run, instead of vqlab's own. */
-  driverModule?: string;
-  deviceModule?: string;
 }
 
 export const DEFAULT_CAMPAIGN: CampaignSpec = {
