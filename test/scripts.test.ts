@@ -25,12 +25,25 @@ interface Smoke {
 /** A file that is not run itself: what reads or builds it, by its key in the same table. */
 interface UsedBy { usedBy: string; as: string }
 
+/** A shell script is not run by node: the test file that runs or checks what it does. */
+interface CoveredBy { coveredBy: string }
+
 /** scripts/**: each script's smoke run (keys are paths under scripts/). */
-const SCRIPTS: Record<string, Smoke | UsedBy> = {
+const SCRIPTS: Record<string, Smoke | UsedBy | CoveredBy> = {
   // The plan only: nothing is fetched, built or recorded (test/qemu-record.test.ts checks that).
   'qemu/record.sh': { sh: true, args: ['--dry-run', '--work', '/nonexistent/vqlab-qemu-work', '--out', '/nonexistent/vqlab-qemu-out', 'split'], stdout: /^variant split:$[\s\S]*qemu-system-x86_64 .*-trace 'virtqueue_\*'/m },
   'qemu/init': { usedBy: 'qemu/record.sh', as: 'the guest\'s /init in the initramfs it builds' },
   'qemu/vqhead.c': { usedBy: 'qemu/record.sh', as: 'the preload shim it builds' },
+  'build-wasm.sh': { coveredBy: 'test/wasm-sides.test.ts' }, // rebuilds every committed .wasm and compares, when clang is installed
+  'third-party.sh': { coveredBy: 'test/third-party.test.ts' }, // .ci/run runs it; the test runs what it built
+  'third-party/ringtest-glue.c': { usedBy: 'third-party.sh', as: 'its source' },
+  'third-party/shim/assert.h': { usedBy: 'third-party.sh', as: 'a header shim' },
+  'third-party/shim/stdio.h': { usedBy: 'third-party.sh', as: 'a header shim' },
+  'third-party/shim/stdlib.h': { usedBy: 'third-party.sh', as: 'a header shim' },
+  'third-party/shim/string.h': { usedBy: 'third-party.sh', as: 'a header shim' },
+  'third-party/shim/linux/types.h': { usedBy: 'third-party.sh', as: 'a header shim' },
+  'third-party/shim/linux/virtio_types.h': { usedBy: 'third-party.sh', as: 'a header shim' },
+  'wasm-table.mjs': { args: ['--buffers', '2000'], stdout: /^\| C split driver \(examples\/c\) × vqlab JS device \| VERSION_1 \| 0 \| clean \(2000 buffers\) \|/m },
   'lib/machine.mjs': { usedBy: 'run-table.mjs', as: 'the commit and machine line of timing figures' },
   'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },
   'bug-catalogue.mjs': { args: ['--bugs', 'flush-with-hole', '--real-runs', '1', '--budget-s', '0.2'], stdout: /^\| flush-with-hole \| [a-z, ]+ \| .* \| \d+\/1 .*\|$/m },
@@ -55,6 +68,12 @@ const EXAMPLES: Record<string, Smoke | UsedBy> = {
   'counting-driver.mjs': { args: [bin, 'run', '--driver', 'examples/counting-driver.mjs', '--buffers', '5000'], stdout: /result\s+OK/ },
   'qemu-trace-to-vqlab.mjs': { args: ['examples/qemu-trace-to-vqlab.mjs', 'examples/qemu-sample.log', '--queue-size', '4'], stdout: /^ring split$[\s\S]*^used \d+ \d+/m },
   'qemu-sample.log': { usedBy: 'qemu-trace-to-vqlab.mjs', as: 'its input' },
+  'c/split-device.wasm': { args: [bin, 'run', '--device', 'examples/c/split-device.wasm', '--order', 'partial', '--fault-rate', '0.01', '--buffers', '5000'], stdout: /result\s+OK/ },
+  'c/split-device.c': { usedBy: 'c/split-device.wasm', as: 'its source (npm run build:wasm)' },
+  'c/split-driver.wasm': { args: [bin, 'run', '--driver', 'examples/c/split-driver.wasm', '--buffers', '5000'], stdout: /result\s+OK/ },
+  'c/split-driver.c': { usedBy: 'c/split-driver.wasm', as: 'its source (npm run build:wasm)' },
+  'c/broken-flush-device.wasm': { args: [bin, 'run', '--device', 'examples/c/broken-flush-device.wasm', '--order', 'partial', '--fault-rate', '0.02', '--queue-size', '64', '--buffers', '20000'], status: 1, stdout: /USED_FLUSH_WITH_HOLE/ },
+  'c/broken-flush-device.c': { usedBy: 'c/broken-flush-device.wasm', as: 'its source (npm run build:wasm)' },
 };
 
 /** package.json scripts: a smoke run, or the test file that runs the same thing. */
@@ -72,6 +91,7 @@ const NPM_SCRIPTS: Record<string, Smoke | { coveredBy: string }> = {
   bench: { coveredBy: 'test/bench.test.ts' },
   'bench:quick': { coveredBy: 'test/bench-quick.test.ts' },
   'bench:micro': { args: ['dist/bench/micro.js', '--json', '--time-ms', '20'], stdout: /"task": "packed partial"/ },
+  'build:wasm': { coveredBy: 'test/wasm-sides.test.ts' },
   'bench:phases': { args: ['dist/bench/phases.js', '--quick', '--ring=split', '--order=partial'], stdout: /ns per buffer, one thread/ },
 };
 
@@ -100,8 +120,13 @@ describe('every script, example and npm script runs (smoke)', () => {
     expect(Object.keys(SCRIPTS).filter((f) => !scripts.includes(f))).toEqual([]);
     expect(Object.keys(EXAMPLES).filter((f) => !examples.includes(f))).toEqual([]);
     for (const table of [SCRIPTS, EXAMPLES]) {
-      for (const [name, e] of Object.entries(table)) if ('usedBy' in e) expect(table[e.usedBy], `${name} is used by ${e.usedBy}, which must have a smoke run`).toHaveProperty('args');
+      for (const [name, e] of Object.entries(table)) {
+        if (!('usedBy' in e)) continue;
+        const user = (table as Record<string, Smoke | UsedBy | CoveredBy>)[e.usedBy];
+        expect(user && ('args' in user || 'coveredBy' in user), `${name} is used by ${e.usedBy}, which must have a smoke run or a test`).toBe(true);
+      }
     }
+    for (const e of Object.values(SCRIPTS)) if ('coveredBy' in e) expect(existsSync(join(repo, e.coveredBy)), e.coveredBy).toBe(true);
     for (const e of Object.values(NPM_SCRIPTS)) if ('coveredBy' in e && e.coveredBy.startsWith('test/')) expect(existsSync(join(repo, e.coveredBy)), e.coveredBy).toBe(true);
   });
 
