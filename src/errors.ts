@@ -9,7 +9,7 @@ export type VqErrorCode =
   | 'BAD_QUEUE_SIZE' | 'BAD_CONFIG' | 'FEATURE_CONFLICT' | 'FEATURE_NOT_OFFERED'
   // a file vqlab wrote, of another kind or of a format version this vqlab does not read
   | 'BAD_FORMAT'
-  // descriptor rules the device checks (digest: "Descriptor rules a device must check")
+  // descriptor rules the device checks (2.7.5.2, 2.7.5.3, 2.8.19)
   | 'DESC_CHAIN_TOO_LONG' | 'DESC_NEXT_OUT_OF_RANGE' | 'DESC_LOOP' | 'DESC_WRITE_BEFORE_READ'
   | 'DESC_INDIRECT_AND_NEXT' | 'DESC_NESTED_INDIRECT' | 'DESC_INDIRECT_BAD_LEN' | 'DESC_INDIRECT_NOT_NEGOTIATED'
   | 'DESC_ADDR_OUT_OF_RANGE' | 'DESC_ZERO_LEN' | 'DESC_BAD_FLAGS' | 'DESC_INDIRECT_IN_CHAIN' | 'DESC_CHAIN_TOO_BIG'

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitRingLayout, vringNeedEvent } from '../src/index.js';
 
-// An independent check (digest): compile a C program against the system's <linux/virtio_ring.h>
+// An independent check of the layout: compile a C program against the system's <linux/virtio_ring.h>
 // and compare its vring_init offsets and vring_need_event with vqlab's.
 const header = '/usr/include/linux/virtio_ring.h';
 const cc = spawnSync('sh', ['-c', 'command -v cc || command -v gcc'], { encoding: 'utf8' }).stdout.trim();

@@ -45,7 +45,7 @@ function rig(indirect = true, order: OrderSpec = 'partial', chainMem = 0) {
   return { gl, mem, L, dev, desc, avail, pop, table, chain, buf: gl.poolBase, f };
 }
 
-// Every descriptor rule the device checks (digest), each with a hand-made hostile driver: a typed,
+// Every descriptor rule the device checks (2.7.5), each with a hand-made hostile driver: a typed,
 // named error from the device, and guest memory outside the queue untouched.
 describe('split device against a hostile driver: one case per descriptor rule', () => {
   const cases: [string, string, (r: ReturnType<typeof rig>) => void][] = [

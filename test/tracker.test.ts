@@ -8,7 +8,7 @@ const codeOf = (f: () => unknown): string => {
   return 'none';
 };
 
-describe('UsedTracker: the proposal example (digest)', () => {
+describe('UsedTracker: the proposal example (docs/interpretations.md)', () => {
   it('A faults; B, C plain; A with FLUSH; F with FLUSH stands for D E F', () => {
     const t = new UsedTracker(8, 8, 'partial', true);
     const [A, B, C, D, E, F] = [0, 1, 2, 3, 4, 5];

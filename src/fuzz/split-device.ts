@@ -8,7 +8,7 @@
  * hostile chain or index of one class. The device runs over a GuardedMemory: any out-of-bounds or
  * misaligned access, or a write outside the used ring, is a crash. It must end in a typed VqError
  * from the device whose code the reference walk (an independent, byte-level implementation of the
- * digest's descriptor rules over a DataView) allows, after popping no more than was published, with
+ * spec's descriptor rules over a DataView) allows, after popping no more than was published, with
  * guest memory outside the used ring byte-identical.
  */
 import { AtomicsMemory } from '../memory/ops.js';
@@ -35,7 +35,7 @@ const DATA_BYTES = 4096;
 /**
  * Reference walk of the chain at `head`: its segments, or the rule codes the descriptor that first
  * breaks a rule breaks (all of them: the device may check them in any order). Written from the
- * digest, independently of src/split/device.ts, on a DataView (byte-exact, any alignment).
+ * spec text, independently of src/split/device.ts, on a DataView (byte-exact, any alignment).
  */
 export function refSplitChain(dv: DataView, p: RefParams, head: number): Seg[] | string[] {
   const { segs, inWindow, add } = segmentWalk(p);

@@ -4,7 +4,7 @@
  * fault-injection layers are implementations of one narrow interface and the ring code is written
  * once. Offsets are byte offsets into guest memory; all fields are little-endian (virtio 1.x).
  *
- * Barrier vocabulary (digest "Publication order"):
+ * Barrier vocabulary (2.7.13, 2.7.14, 2.8.21: the publication order):
  *  - st16Release: write barrier, then store. Publishes avail.idx / used.idx / packed head flags,
  *    and the suppression fields the other side reads after its full barrier.
  *  - ld16Acquire: load, then read barrier. Reads the other side's index / flags before the entries.

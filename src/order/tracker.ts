@@ -1,6 +1,6 @@
 /**
- * The ordering logic both rings share (digest "IN_ORDER", "PARTIAL_ORDER"; design notes
- * "The ordering logic is ring-agnostic").
+ * The ordering logic both rings share (2.7.9/2.8.9 "In-order use of descriptors" and the
+ * PARTIAL_ORDER proposal; readings in docs/interpretations.md): it is ring-agnostic.
  *
  * Buffers get a position (seq) in the order they were made available. A used entry then completes:
  *  - under IN_ORDER: every outstanding buffer up to and including its id (a batch);

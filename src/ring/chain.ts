@@ -1,6 +1,6 @@
 /**
  * A descriptor chain as the device sees it, in preallocated scratch arrays (no allocation per
- * buffer), and the descriptor rules both rings share (digest "Descriptor rules a device must check").
+ * buffer), and the descriptor rules both rings share (2.7.5.2, 2.7.5.3, 2.8.19; docs/architecture.md "Hostile peers").
  */
 import { VqError } from '../errors.js';
 import { inDmaWindow } from '../memory/guest.js';

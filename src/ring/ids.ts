@@ -1,7 +1,7 @@
 /**
  * Next-fit allocation of ids 0..n-1 (split: descriptor indices; packed: Buffer IDs), the driver's
  * free pool in both rings. The spec leaves the choice of free descriptor / Buffer ID to the driver
- * (2.7.13, 2.8.13); with IN_ORDER the split driver takes descriptors in ring order (digest "IN_ORDER").
+ * (2.7.13, 2.8.13); with IN_ORDER the split driver takes descriptors in ring order (2.7.5.2, 2.7.13).
  *
  * Next-fit hands ids out ascending from a cursor, skipping those still in use, so:
  *  - under IN_ORDER (buffers come back in the order they went out) it is ring order exactly;

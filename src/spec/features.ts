@@ -53,7 +53,7 @@ export function featureNames(features: bigint): string[] {
 export interface Negotiated {
   bits: bigint;
   ring: RingKind;
-  /** Effective ordering: IN_ORDER rules when both IN_ORDER and PARTIAL_ORDER are negotiated (digest). */
+  /** Effective ordering: IN_ORDER rules when both IN_ORDER and PARTIAL_ORDER are negotiated (docs/interpretations.md). */
   order: OrderMode;
   eventIdx: boolean;
   indirect: boolean;
