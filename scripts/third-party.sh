@@ -2,7 +2,8 @@
 # Third-party virtio rings as vqlab WebAssembly sides, fetched and built at test time, never
 # committed (they are GPL-2.0): Linux's tools/virtio/ringtest/virtio_ring_0_9.c, as a driver and as
 # a device (scripts/third-party/ringtest-glue.c); the kernel's drivers/vhost/vringh.c as a device
-# (scripts/third-party/kernel-device.sh).
+# (scripts/third-party/kernel-device.sh) and drivers/virtio/virtio_ring.c as a driver
+# (scripts/third-party/kernel-driver.sh).
 #
 # Installs what it needs with apt (clang lld linux-source-6.1), extracts only the needed files from
 # Debian's kernel source tarball into the cache directory, builds. Idempotent: what is there is
@@ -63,4 +64,6 @@ build() { # role define output
 build driver RINGTEST_DRIVER ringtest-driver.wasm
 build device RINGTEST_DEVICE ringtest-device.wasm
 scripts/third-party/kernel-device.sh "$CACHE" "$TARBALL" || exit 1
+# The kernel's drivers/virtio/virtio_ring.c as a driver (and its patched variants).
+scripts/third-party/kernel-driver.sh "$CACHE" "$TARBALL" || exit 1
 echo "third-party: ready in $CACHE"
