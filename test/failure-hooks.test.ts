@@ -94,10 +94,11 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
     expect(r.failure!.message).toMatch(/code 7/);
     expect(ms).toBeLessThan(HANG_MS);
   });
-  it('checker thread hangs → the full event logs stall the sides: STALL, then the checker is terminated', async () => {
+  it('checker thread hangs → the full event logs hold the sides: CHECKER_STALL (the harness\'s, not the ring\'s STALL), then the checker is terminated', async () => {
     const { r, ms } = await timed({ side: 'checker', fault: 'hang', afterBuffers: 2000 });
     expectReport(r);
-    expect(r.failure!.code).toBe('STALL');
+    expect(r.failure!.code).toBe('CHECKER_STALL');
+    expect(r.failure!.message).toMatch(/event logs? full/);
     expect(ms).toBeLessThan(HANG_MS);
   });
   it('rejects a malformed hook as BAD_CONFIG', async () => {

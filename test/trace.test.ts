@@ -131,6 +131,7 @@ describe('trace export (Chrome Trace Event / Perfetto JSON)', () => {
   it('is bounded on long runs: a window of the last events, dropped count in the metadata', async () => {
     const out = join(dir, 'bounded.json');
     const r = await runThreaded({ ...DEFAULT_CONFIG, buffers: 30000, traceOut: out, traceMaxEvents: 2000 });
+    expect(r.failure ?? r.violations[0] ?? null, 'the run\'s failure').toBeNull();
     expect(r.ok).toBe(true);
     const t = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: TraceEvent[]; metadata: { dropped_events: number } };
     validate(t.traceEvents);

@@ -276,7 +276,10 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
     await sleep(2);
     drain();
     const now = performance.now();
-    const beat = control.driver[D_MADE] + control.driver[D_RECLAIMED] + control.device[V_POPPED] + control.device[V_COMPLETED] + control.device[V_USED_ENTRIES];
+    // The checker's progress counts too: sides held back by full event logs while it catches up
+    // (at nice 19 on a loaded machine) are not a stalled ring.
+    const beat = control.driver[D_MADE] + control.driver[D_RECLAIMED] + control.device[V_POPPED] + control.device[V_COMPLETED] + control.device[V_USED_ENTRIES]
+      + driverLog.readIndex() + deviceLog.readIndex();
     if (beat !== lastBeat) { lastBeat = beat; lastBeatAt = now; }
     if (hooks.onProgress && now - lastProgress >= progressEvery) {
       lastProgress = now;
@@ -286,7 +289,13 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
     if (firstFailure || checkerStop() || harnessFailure || aborted) break;
     if (messages.driver?.type === 'done' && messages.device?.type === 'done') continue;
     if (now - lastBeatAt > stallMs) {
-      harnessFailure = { code: 'STALL', message: `no progress for ${Math.round(now - lastBeatAt)} ms (driver ${control.state(CTL_DRIVER_STATE)}, device ${control.state(CTL_DEVICE_STATE)})` };
+      const sides = `driver ${control.state(CTL_DRIVER_STATE)}, device ${control.state(CTL_DEVICE_STATE)}`;
+      // A full log means a side waits for the observer, not for the other side: the harness's
+      // failure, never a verdict on the ring (STALL is the ring's: a lost kick or interrupt).
+      const full = [driverLog, deviceLog].filter((l) => l.written() - l.readIndex() >= l.capacity - 1).length;
+      harnessFailure = full > 0 && cfg.check
+        ? { code: 'CHECKER_STALL', message: `the live checker consumed nothing for ${Math.round(now - lastBeatAt)} ms with ${full === 2 ? 'both event logs' : 'an event log'} full (${sides}): it hung, or was starved of CPU` }
+        : { code: 'STALL', message: `no progress for ${Math.round(now - lastBeatAt)} ms (${sides})` };
       break;
     }
     if (now > deadline) {
