@@ -107,6 +107,13 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
 });
 
 describe('Ctrl-C', () => {
+  it('an abort that came before the run got going (while its workers started) still ends it as ABORTED', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const r = await runThreaded({ ...base, buffers: 1e9, timeoutS: 600, stallTimeoutMs: 0 }, { signal: ac.signal });
+    expect(r.ok).toBe(false);
+    expect(r.failure!.code).toBe('ABORTED');
+  });
   it('SIGINT to `vqlab run` ends it with partial results and a non-zero exit', async () => {
     const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
     // Progress lines on stderr say when buffers are moving: interrupt then, not after a fixed time.

@@ -256,7 +256,7 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
 
   const t0 = performance.now();
   const startDeadline = t0 + 30_000;
-  while (ready < 2 && !firstFailure && performance.now() < startDeadline && Object.keys(exited).length === 0) await sleep(1);
+  while (ready < 2 && !firstFailure && !hooks.signal?.aborted && performance.now() < startDeadline && Object.keys(exited).length === 0) await sleep(1);
   Atomics.store(control.ctl, CTL_GO, 1);
   Atomics.notify(control.ctl, CTL_GO);
 
@@ -268,7 +268,9 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
   let lastBeatAt = performance.now();
   let lastProgress = 0;
   const progressEvery = hooks.progressIntervalMs ?? 250;
-  let aborted = false;
+  // An abort that came while the workers started (a Ctrl-C in the first second on a loaded
+  // machine) has already fired: an 'abort' listener added now would never hear it.
+  let aborted = hooks.signal?.aborted ?? false;
   const onAbort = (): void => { aborted = true; };
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
