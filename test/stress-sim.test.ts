@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CAMPAIGN, DEFAULT_SIM_SPEC, expandCampaign, parseShard, shardRuns, type CampaignSpec } from '../src/stress/campaign.js';
-import { configFromArtifact, type StressReport } from '../src/stress/run.js';
+import { configFromArtifact, runStress, type StressReport } from '../src/stress/run.js';
 
 // Simulator runs in a stress campaign: sim schedules run on the pool next to threaded
 // runs, shards stay deterministic, and a failing sim run leaves an artifact that vqlab replay
@@ -40,6 +40,20 @@ describe('campaigns with simulator runs', () => {
       // Each shard gets its share of sim runs too (they are interleaved by index).
       if (n <= 3) for (const p of parts) expect(p.some((r) => r.kind === 'sim')).toBe(true);
     }
+  });
+  it('sim runs take chains and indirect tables, crossed or drawn per run, as threaded runs do', () => {
+    const crossed = expandCampaign({ ...mixed, kinds: ['sim'], segments: [1, 3], indirect: [false, true] }).runs.filter((r) => r.kind === 'sim');
+    const seen = new Set(crossed.map((r) => r.kind === 'sim' ? `${r.sim.segments}/${r.sim.indirect}` : ''));
+    expect([...seen].sort()).toEqual(['1/false', '1/true', '3/false', '3/true']);
+    for (const r of crossed) if (r.kind === 'sim') {
+      expect(r.key).toContain(`/s${r.sim.segments}/`);
+      expect(r.key.includes('/indirect/')).toBe(r.sim.indirect);
+      expect(r.sim.segments).toBeLessThanOrEqual(r.sim.queueSize); // 2.7.5.3.1: no chain longer than the queue
+    }
+    const drawn = expandCampaign({ ...mixed, kinds: ['sim'], seeds: 40, draw: { queueSize: false, simQueueSize: false, segments: true, indirect: true, eventIdx: false } }).runs;
+    const sims = drawn.filter((r) => r.kind === 'sim').map((r) => (r.kind === 'sim' ? r.sim : null)!);
+    expect(new Set(sims.map((c) => c.segments)).size).toBeGreaterThan(2);
+    expect(new Set(sims.map((c) => c.indirect))).toEqual(new Set([false, true]));
   });
   it('a planted bug runs only where it can show; the rest is skipped with the reason', () => {
     const bugged = expandCampaign({ ...mixed, kinds: ['sim'], sim: { ...mixed.sim, bug: 'wrap-counter-not-flipped' } });
@@ -87,6 +101,22 @@ describe('vqlab stress --kinds sim end to end', () => {
       }
       expect(() => configFromArtifact(join(dir, f))).toThrow(/vqlab replay/);
     }
+  });
+  it('a sim campaign of indirect chains runs them clean', () => {
+    const r = vqlab(['stress', '--kinds', 'sim', '--rings', 'split,packed', '--orders', 'in-order,partial', '--event-idx', 'off,on', '--segments', '3',
+      '--indirect', 'on', '--sim-queue-sizes', '4', '--sim-budget-ms', '200', '--json']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout) as StressReport;
+    expect(rep.results).toHaveLength(2 * 2 * 2 * 2); // × random and pct
+    for (const x of rep.results) expect(x.config).toMatchObject({ segments: 3, indirect: true, queue_size: 4 });
+    expect(rep.schedules_total).toBeGreaterThan(rep.results.length);
+  });
+  it('a campaign whose signal aborted before it began runs nothing', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const rep = await runStress({ spec: { ...mixed, kinds: ['sim'], rings: ['split'], orders: ['partial'], eventIdx: [false] }, signal: ac.signal, pairs: 1 });
+    expect(rep.results.length).toBeGreaterThan(0);
+    expect(rep.results.every((x) => x.aborted)).toBe(true);
   });
   it('a clean sim campaign passes and reports schedules', () => {
     const r = vqlab(['stress', '--kinds', 'sim', '--rings', 'split', '--orders', 'partial', '--event-idx', 'off', '--sim-budget-ms', '300', '--out', dir]);

@@ -64,7 +64,7 @@ export function stressCommand(): Command {
     .option('--json', 'print one JSON report (combine shards with vqlab stress merge)')
     .option('--quiet', 'no progress bar on stderr')
     .addHelpText('after', `
-Queue size, segments, indirect and EVENT_IDX are drawn afresh for every run from its seed (queue
+Queue size, segments, indirect and EVENT_IDX are drawn afresh for every run, threaded or sim, from its seed (queue
 sizes 1, 2, 3, odd and powers of 2 up to 1024, split only powers of 2; sim runs up to 256) unless
 pinned by --queue-sizes / --sim-queue-sizes, --segments, --indirect, --event-idx. The report
 records every run's whole configuration ("config").

@@ -202,21 +202,33 @@ export function expandCampaign(spec: CampaignSpec): { runs: CampaignRun[]; skipp
   }
   if (kinds.includes('sim')) {
     const sp = spec.sim ?? DEFAULT_SIM_SPEC;
+    // Chains and indirect tables are the campaign's dimensions, as for threaded runs: the
+    // simulator runs the same ring code, so a campaign covers them under every schedule too.
     for (const ring of spec.rings) for (const order of spec.orders) for (const eventIdxP of dim(draw?.eventIdx, spec.eventIdx))
+    for (const indirectP of dim(draw?.indirect, spec.indirect)) for (const segmentsP of dim(draw?.segments, spec.segments))
     for (const model of sp.models) for (const strategy of sp.strategies) for (const queueSizeP of dim(draw?.simQueueSize, sp.queueSizes))
     for (const faultRate of sp.faultRates) for (const notify of spec.notify) for (let k = 0; k < spec.seeds; k++) {
       const seed = spec.seeds === 1 && k === 0 ? spec.seedBase : subSeed(spec.seedBase, k);
       const d = drawQueueConfig(subSeed(seed, combo++), ring, 256);
       const queueSize = queueSizeP ?? d.queueSize;
       const eventIdx = eventIdxP ?? (sp.bug ? bugByName(sp.bug)?.needs.eventIdx : undefined) ?? d.eventIdx;
-      const key = `sim:${ring}/${order.replace(',', '+')}${eventIdx ? '/event-idx' : ''}/${model}/${strategy}/q${queueSize}/p${faultRate}/${notify}${sp.bug ? `/bug-${sp.bug}` : ''}/seed${seed}`;
+      const indirect = indirectP ?? d.indirect;
+      const segments = segmentsP ?? Math.min(d.segments, queueSize);
+      const key = `sim:${ring}/${order.replace(',', '+')}${eventIdx ? '/event-idx' : ''}${indirect ? '/indirect' : ''}/${model}/${strategy}/q${queueSize}/s${segments}/p${faultRate}/${notify}${sp.bug ? `/bug-${sp.bug}` : ''}/seed${seed}`;
       if (ring === 'split' && (queueSize & (queueSize - 1)) !== 0) { skipped.push({ key, reason: `split queue size must be a power of 2, got ${queueSize}` }); continue; }
       if (!(queueSize >= 1 && queueSize <= 256)) { skipped.push({ key, reason: `simulator queue size must be in 1..256, got ${queueSize}` }); continue; }
-      const base: SimConfig = { ...DEFAULT_SIM, ring, order, eventIdx, model, strategy, queueSize, faultRate, notify, seed, buffers: sp.buffers, bug: sp.bug };
+      const base: SimConfig = { ...DEFAULT_SIM, ring, order, eventIdx, model, strategy, queueSize, faultRate, notify, seed, buffers: sp.buffers, bug: sp.bug, segments, indirect };
       const sim = configForSim(base);
       // A planted bug shows only in some configurations: run those, skip (and count) the others.
       const off = (['ring', 'order', 'notify', 'eventIdx'] as const).filter((f) => sim[f] !== base[f]);
       if (off.length) { skipped.push({ key, reason: `bug ${sp.bug} needs ${off.map((f) => `${f} ${String(sim[f])}`).join(', ')}` }); continue; }
+      try { // the rules a threaded run's queue obeys (2.7.5.3.1: no chain longer than the queue)
+        validateConfig({ ...DEFAULT_CONFIG, ring, order, queueSize, segments: sim.segments, indirect, eventIdx, notify });
+      } catch (e) {
+        if (!isVqError(e)) throw e;
+        skipped.push({ key, reason: e.message });
+        continue;
+      }
       runs.push({ kind: 'sim', index: index++, key, sim, budgetMs: sp.budgetMs });
     }
   }

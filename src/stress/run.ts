@@ -201,6 +201,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   const flag = new Int32Array(abort);
   const onAbort = (): void => { Atomics.store(flag, 0, 1); };
   o.signal?.addEventListener('abort', onAbort, { once: true });
+  if (o.signal?.aborted) onAbort(); // fired already: the listener would never hear it
   const pool = new Piscina({ filename: campaignWorker(), minThreads: pairs, maxThreads: pairs, idleTimeout: 1000 });
   const results: CampaignTaskResult[] = [];
   const failures: StressFailure[] = [];
