@@ -9,6 +9,7 @@ import { DEFAULT_SIM, simulate } from '../src/sim/sim.js';
 import { attachReferenceHook } from '../src/sim/reference-hook.js';
 import { EventLog } from '../src/check/events.js';
 import { buildOneThread } from './helpers/onethread.js';
+import { plantWeightBug } from './helpers/planted-tracker.js';
 import { Rng } from '../src/util/rng.js';
 
 afterEach(() => { vi.restoreAllMocks(); });
@@ -31,23 +32,6 @@ function hookedRun(over: Parameters<typeof buildOneThread>[0], seed: number): { 
     finding = hook.compare(null);
   }
   return { finding, reclaimed: driver.reclaimedCount };
-}
-
-/** The tracker's batch weight leaves out the named buffer's own slots (where weights are not all 1). */
-function plantWeightBug(): void {
-  const onUsed = UsedTracker.prototype.onUsed;
-  const makeAvailable = UsedTracker.prototype.makeAvailable;
-  const multi = new WeakSet<UsedTracker>();
-  vi.spyOn(UsedTracker.prototype, 'makeAvailable').mockImplementation(function (this: UsedTracker, id: number, weight: number, capacity: number) {
-    if (weight !== 1) multi.add(this);
-    return makeAvailable.call(this, id, weight, capacity);
-  });
-  vi.spyOn(UsedTracker.prototype, 'onUsed').mockImplementation(function (this: UsedTracker, id: number, flush: boolean, len: number) {
-    const batchEntry = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
-    const n = onUsed.call(this, id, flush, len);
-    if (batchEntry && multi.has(this)) this.weight -= this.weightOfId(id);
-    return n;
-  });
 }
 
 describe('reference model beside running rings', () => {

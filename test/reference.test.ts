@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import { UsedTracker } from '../src/order/tracker.js';
 import { checkTrace, type TraceInput } from '../src/check/checker.js';
+import { plantWeightBug } from './helpers/planted-tracker.js';
 import { ReferenceRing, referenceCheckTrace, referenceDisagreement, REF_UNKNOWN_CAPACITY } from '../src/check/reference.js';
 import { flushAllowedBy, orderModeOf, type OrderSpec, type RingKind } from '../src/spec/features.js';
 import { isVqError } from '../src/errors.js';
@@ -194,23 +195,6 @@ describe('reference model beside the Checker (vqlab check)', () => {
  */
 describe('planted tracker bugs: the reference catches what the tracker-based checker cannot', () => {
   afterEach(() => { vi.restoreAllMocks(); });
-
-  /** The batch weight leaves out the named buffer's own slots (only where weights are not all 1, as a code edit of the running-sum branch would). */
-  function plantWeightBug(): void {
-    const onUsed = UsedTracker.prototype.onUsed;
-    const makeAvailable = UsedTracker.prototype.makeAvailable;
-    const multi = new WeakSet<UsedTracker>();
-    vi.spyOn(UsedTracker.prototype, 'makeAvailable').mockImplementation(function (this: UsedTracker, id: number, weight: number, capacity: number) {
-      if (weight !== 1) multi.add(this);
-      return makeAvailable.call(this, id, weight, capacity);
-    });
-    vi.spyOn(UsedTracker.prototype, 'onUsed').mockImplementation(function (this: UsedTracker, id: number, flush: boolean, len: number) {
-      const batchEntry = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
-      const n = onUsed.call(this, id, flush, len);
-      if (batchEntry && multi.has(this)) this.weight -= this.weightOfId(id);
-      return n;
-    });
-  }
 
   /** The used-length check removed: len is never compared with the buffer's capacity. */
   function plantLenBug(): void {

@@ -26,6 +26,7 @@
  * gives the word), then which buffer it names (range, then outstanding), then its len, then FLUSH.
  */
 import { parseOrderSpec, type OrderSpec, type RingKind } from '../spec/features.js';
+import type { CheckResult } from './checker.js';
 
 /** The rule codes the model can report (the same names the rest of vqlab uses). */
 export type RefRule =
@@ -174,15 +175,8 @@ export interface RefTrace {
   avail_before?: number[];
 }
 
-export interface RefTraceResult {
-  ok: boolean;
-  first_bad: number | null;
-  rule: string;
-  message?: string;
-  used_entries: number;
-  buffers_used: number;
-  batched_entries: number;
-  flushes: number;
+/** The checker's result shape (so the two compare field by field; no logic is shared), plus: */
+export interface RefTraceResult extends CheckResult {
   /** Per entry checked without a violation: the ids it completed and the ring slots it moved past. */
   completions: { ids: number[]; slots: number }[];
 }
