@@ -153,6 +153,20 @@ const REGIONS = {
     });
     return ['| bug | side | weakest model it needs | random: schedules to the first violation | PCT | exhaustive (queue 2, 3 buffers, bound 2) | rule |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
   },
+  // docs/races.md: the catalogue's real-thread column, from the measurement committed beside it
+  // (docs/bug-catalogue.json, written by scripts/bug-catalogue.mjs --json: a timing-dependent run,
+  // so it is rendered here, not re-measured; a bug the file lacks is named, not left out).
+  'catalogue-real': async () => {
+    const { BUGS } = await import(join(root, 'dist/src/sim/bugs.js'));
+    const saved = JSON.parse(readFileSync(join(pages, 'docs', 'bug-catalogue.json'), 'utf8'));
+    const real = new Map(saved.rows.map((r) => [r.bug, r.real]));
+    const rows = BUGS.map((b) => {
+      const r = real.get(b.name);
+      if (!r) return `| ${b.name} | not measured (run scripts/bug-catalogue.mjs --real-from docs/bug-catalogue.json) |`;
+      return `| ${b.name} | ${r.caught}/${r.runs}${r.rules.length ? ' ' + r.rules.join(', ') : ''}${r.timeouts ? ` (${r.timeouts} timed out)` : ''} |`;
+    });
+    return ['| bug | real threads (x86): runs that reported a violation |', '|---|---|', ...rows].join('\n');
+  },
   // docs/cli.md: how long a worker gets to stop before it is terminated (src/harness/run.ts).
   'stop-grace': async () => {
     const { STOP_GRACE_MS } = await import(join(root, 'dist/src/harness/run.js'));
