@@ -107,6 +107,21 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
 });
 
 describe('Ctrl-C', () => {
+  it('an interrupted run whose checker cannot answer is still ABORTED (its missing summary is no second failure)', async () => {
+    const ac = new AbortController();
+    // The checker goes deaf after its first entry (as one still starting on a loaded machine is);
+    // once its full logs have held the sides for a while, the run is interrupted: the report must
+    // name the interruption, not CHECKER_DIED.
+    let last = -1;
+    let since = 0;
+    const onProgress = (p: { elapsedMs: number; reclaimed: number }): void => {
+      if (p.reclaimed !== last) { last = p.reclaimed; since = p.elapsedMs; } else if (p.reclaimed > 0 && p.elapsedMs - since > 300) ac.abort();
+    };
+    const r = await runThreaded({ ...base, stallTimeoutMs: 60_000, testHooks: { side: 'checker', fault: 'hang', afterBuffers: 1 } },
+      { signal: ac.signal, progressIntervalMs: 1, onProgress });
+    expect(r.ok).toBe(false);
+    expect(r.failure!.code).toBe('ABORTED');
+  });
   it('an abort that came before the run got going (while its workers started) still ends it as ABORTED', async () => {
     const ac = new AbortController();
     ac.abort();

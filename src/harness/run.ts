@@ -333,7 +333,9 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
   let checker: CheckerSummary | null = live ? live.summary(completed) : null;
   if (checkerThread) {
     try { checker = await checkerThread.finish(completed, completed ? Math.max(CHECKER_FINISH_MS, stallMs) : CHECKER_ABANDON_MS); } catch (e) {
-      harnessFailure ??= { code: 'CHECKER_DIED', message: `live checker: ${(e as Error).message}` };
+      // An interrupted run's checker may still be starting (a loaded machine): no summary is then
+      // the interruption's consequence, not a second failure that would hide it.
+      if (!aborted) harnessFailure ??= { code: 'CHECKER_DIED', message: `live checker: ${(e as Error).message}` };
     }
   }
   const violations: (Violation & { seed: number })[] = (checker?.violations ?? []).map((v) => ({ ...v, seed: cfg.seed }));
