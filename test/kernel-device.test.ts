@@ -89,6 +89,14 @@ describe.skipIf(!sources)('Linux vringh.c as the device under vqlab\'s live chec
     }
   });
 
+  it('a driver bug repeating an outstanding head in avail.ring is named the driver\'s (AVAIL_BAD_HEAD), not vringh\'s', async () => {
+    // vringh does not check heads against what it holds; the harness reads the entry it popped.
+    const r = await runThreaded({ ...base, segments: 1, segmentBytes: 16, buffers: 2000, seed: 1, plantBug: 'id-reused-while-outstanding' });
+    expect(r.ok).toBe(false);
+    expect(r.failure?.code).toBe('AVAIL_BAD_HEAD');
+    expect(r.failure?.side).toBe('device');
+  });
+
   it('the packed ring: vringh 6.1 has none, and the module does not offer RING_PACKED (a clear error, not a run)', async () => {
     await expect(runThreaded({ ...base, ring: 'packed' })).rejects.toMatchObject({ code: 'FEATURE_NOT_OFFERED' });
   });

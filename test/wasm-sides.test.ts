@@ -113,6 +113,20 @@ describe('C sides (examples/c, committed .wasm) under the live checker, in real 
     expect(r.faults).toBeGreaterThan(0);
   });
 
+  it('a driver that repeats an outstanding head in avail.ring is named AVAIL_BAD_HEAD against a wasm device too, as against vqlab\'s', async () => {
+    // The bug writes every third avail.ring entry with the previous head. Seed 1 faults the first
+    // repeated buffer, so the device still holds it when the repeat comes: vqlab's device names the
+    // driver's bug; a wasm device, whose pops name no head, once let the driver's reclaim blame the
+    // device's used entry instead (USED_ID_NOT_OUTSTANDING).
+    const cfg: RunConfig = { ...base, buffers: 2000, order: 'none', faultRate: 0.01, seed: 1, plantBug: 'id-reused-while-outstanding' };
+    for (const deviceModule of ['', ex('split-device.wasm')]) {
+      const r = await runThreaded({ ...cfg, deviceModule });
+      expect(r.ok, deviceModule).toBe(false);
+      expect(r.failure?.code, deviceModule).toBe('AVAIL_BAD_HEAD');
+      expect(r.failure?.message).toBe('AVAIL_BAD_HEAD: buffer id 1 made available while still outstanding');
+    }
+  });
+
   it('the deliberately broken C device is caught by the live checker: USED_FLUSH_WITH_HOLE', async () => {
     const r = await runThreaded({ ...base, order: 'partial', faultRate: 0.02, deviceModule: ex('broken-flush-device.wasm') });
     expect(r.ok).toBe(false);

@@ -75,6 +75,25 @@ export async function createWasmSide(ctx: Ctx, memory: WebAssembly.Memory, bytes
   const i32 = new Int32Array(buf);
   const u8 = new Uint8Array(buf);
   const name = path.split('/').pop();
+  // What vqlab's own device checks of each head it pops (AVAIL_BAD_HEAD: out of range, or made
+  // available while still outstanding), a wasm device does not: its vqlab_report_popped names no head. So that
+  // a driver's bug is still named as the driver's, the harness reads the avail.ring entry the
+  // device just popped (split, no ordering feature: one used entry per buffer). The entry is stable
+  // there: the driver cannot write that slot again while the buffer it names is outstanding.
+  const g = ctx.guest.ring;
+  const headCheck = device && g.ring === 'split' && ctx.features.order === 'none';
+  const u16 = new Uint16Array(buf);
+  const availRing16 = g.ring === 'split' ? (g.avail.offset + 4) >>> 1 : 0;
+  const qmask = ctx.queueSize - 1;
+  const outstanding = new Uint8Array(headCheck ? ctx.queueSize : 0);
+  let pops = 0;
+  const popped = (): void => {
+    const head = Atomics.load(u16, availRing16 + (pops++ & qmask));
+    if (head >= ctx.queueSize) throw new VqError('AVAIL_BAD_HEAD', 'device', `avail.ring names head ${head}, queue size is ${ctx.queueSize}`, { head });
+    if (outstanding[head]) throw new VqError('AVAIL_BAD_HEAD', 'device', `buffer id ${head} made available while still outstanding`, { id: head });
+    outstanding[head] = 1;
+    report.popped();
+  };
   const word = (addr: number): number => {
     const a = addr >>> 0;
     if ((a & 3) !== 0 || a + 4 > buf.byteLength) throw new VqError('BAD_CONFIG', role, `${name}: wait/notify on a bad address 0x${a.toString(16)}`);
@@ -108,9 +127,12 @@ export async function createWasmSide(ctx: Ctx, memory: WebAssembly.Memory, bytes
     vqlab_fault_next: (): number => (ctx.faults.next() ? 1 : 0),
     vqlab_fill: (addr: number, len: number, seq: number, salt: number, first: number): void => ctx.payload.fill(mem, addr >>> 0, len >>> 0, seq >>> 0, salt >>> 0, first >>> 0),
     vqlab_check: (addr: number, len: number, seq: number, salt: number, first: number): number => (ctx.payload.check(mem, addr >>> 0, len >>> 0, seq >>> 0, salt >>> 0, first >>> 0) ? 1 : 0),
-    vqlab_report_popped: (): void => report.popped(),
+    vqlab_report_popped: headCheck ? popped : (): void => report.popped(),
     vqlab_report_completed: (): void => report.completed(),
-    vqlab_report_used: (id: number, len: number, flush: number, buffers: number): void => report.used(id & 0xffff, len >>> 0, flush !== 0, buffers >>> 0),
+    vqlab_report_used: (id: number, len: number, flush: number, buffers: number): void => {
+      if (headCheck && (id & 0xffff) < ctx.queueSize) outstanding[id & 0xffff] = 0;
+      report.used(id & 0xffff, len >>> 0, flush !== 0, buffers >>> 0);
+    },
     vqlab_report_used_publish: (): void => report.usedPublish(),
     vqlab_report_fault: (id: number, seq: number, pending: number): void => report.fault(id & 0xffff, seq >>> 0, pending >>> 0),
     vqlab_report_resolved: (id: number, seq: number, stalledMs: number): void => report.resolved(id & 0xffff, seq >>> 0, stalledMs),
