@@ -24,13 +24,20 @@ const rows = [
   ['Linux ringtest virtio_ring_0_9 driver × vqlab JS device', { driverModule: join(tp, 'ringtest-driver.wasm') }, 'none', true],
   ['vqlab JS driver × Linux ringtest virtio_ring_0_9 device', { deviceModule: join(tp, 'ringtest-device.wasm') }, 'none', true],
   ['Linux ringtest driver × Linux ringtest device', { driverModule: join(tp, 'ringtest-driver.wasm'), deviceModule: join(tp, 'ringtest-device.wasm') }, 'none', true],
+  // Buffers of 3 segments (1 readable + 2 writable): chained, or one indirect table when negotiated.
+  ['vqlab JS driver × vqlab JS device, 3 segments', {}, 'none', false, 0.01, { segments: 3 }],
+  ['vqlab JS driver × vqlab JS device, 3 segments', {}, 'none', true, 0.01, { segments: 3, indirect: true }],
+  ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', false, 0.01, { segments: 3 }],
+  ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', false, 0.01, { segments: 3, indirect: true }],
+  ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', true, 0.01, { segments: 3 }],
+  ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', true, 0.01, { segments: 3, indirect: true }],
 ];
 console.log(`node ${process.version}, ${buffers} buffers per run, split ring, queue 256, poll, live checker on; load average at the start ${loadavg()[0].toFixed(1)}`);
 console.log('| implementation | features | faults | verdict | M buffers/s (second half) |');
 console.log('|---|---|---|---|---|');
-for (const [name, mods, order, eventIdx, faultRate = 0] of rows) {
+for (const [name, mods, order, eventIdx, faultRate = 0, shape = {}] of rows) {
   if (Object.values(mods).some((p) => !existsSync(p))) continue;
-  const r = await runThreaded({ ...DEFAULT_CONFIG, ...mods, buffers, order, eventIdx, faultRate, ring: 'split', queueSize: 256, timeoutS: 600 });
+  const r = await runThreaded({ ...DEFAULT_CONFIG, ...mods, ...shape, buffers, order, eventIdx, faultRate, ring: 'split', queueSize: 256, timeoutS: 600 });
   const verdict = r.ok ? `clean (${r.buffers} buffers)` : `${r.violations[0]?.rule ?? r.failure?.code}`;
   const feats = r.features.map((f) => f.replace('VIRTIO_F_', '')).join(' ');
   console.log(`| ${name} | ${feats} | ${faultRate ? `p = ${faultRate}: ${r.faults}` : '0'} | ${verdict} | ${r.ok ? (r.steady_buffers_per_s / 1e6).toFixed(3) : '–'} |`);
