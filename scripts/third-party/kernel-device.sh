@@ -2,7 +2,8 @@
 # The Linux kernel's drivers/vhost/vringh.c (6.1, GPL-2.0) as a vqlab WebAssembly device, built
 # into the cache directory and never committed: scripts/third-party/kernel/vringh-glue.c (vqlab's
 # own) on top of vringh.c, compiled against tools/virtio's userspace headers with vqlab's wasm32
-# shims in scripts/third-party/kernel/vringh/ taking precedence (libc, asm/*, spinlock).
+# shims in scripts/third-party/kernel/ taking precedence (libc, asm/*, spinlock; shared with
+# scripts/third-party/kernel-driver.sh).
 # Called by scripts/third-party.sh, which has checked clang, wasm-ld and the tarball.
 #
 #   scripts/third-party/kernel-device.sh CACHE TARBALL
@@ -52,11 +53,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "third-party: extracted ${#missing[@]} files for vringh from $TARBALL into $CACHE/src"
 fi
 
-SHIM=scripts/third-party/kernel/vringh
+SHIM=scripts/third-party/kernel
 GLUE=scripts/third-party/kernel/vringh-glue.c
 newer=1
 [ -f "$OUT" ] && newer=0
-for dep in "$GLUE" "$SHIM" "$SHIM"/* "$SHIM"/*/* include/vqlab.h "$0"; do [ "$dep" -nt "$OUT" ] && newer=1; done
+for dep in "$GLUE" "$SHIM"/*.h "$SHIM"/*/*.h include/vqlab.h "$0"; do [ "$dep" -nt "$OUT" ] && newer=1; done
 [ $newer = 0 ] && exit 0
 
 # tools/virtio/Makefile's flags where they matter (kconfig.h first; no CONFIG_VHOST_IOTLB, so the

@@ -1,6 +1,0 @@
-#ifndef VQLAB_KV_ASM_POSIX_TYPES_H
-#define VQLAB_KV_ASM_POSIX_TYPES_H
-/* wasm32's size_t is unsigned long (ILP32). */
-typedef unsigned long __kernel_size_t;
-typedef long __kernel_ssize_t;
-#endif

@@ -1,4 +1,0 @@
-#ifndef VQLAB_KV_ASSERT_H
-#define VQLAB_KV_ASSERT_H
-#define assert(x) ((x) ? (void)0 : __builtin_trap())
-#endif
