@@ -5,7 +5,7 @@ import { featureBits, negotiate, type OrderSpec } from '../src/spec/features.js'
 import type { SplitRingLayout } from '../src/spec/layout.js';
 import { SplitDeviceRing } from '../src/split/device.js';
 import type { SplitDriverRing } from '../src/split/driver.js';
-import { makeDriverRing } from '../src/harness/sides.js';
+import { makeDriverRing } from '../src/plugin/builtin.js';
 import { DEFAULT_CONFIG } from '../src/harness/config.js';
 import { Chain } from '../src/ring/chain.js';
 import { UsedTracker } from '../src/order/tracker.js';

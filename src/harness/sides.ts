@@ -6,13 +6,6 @@ import { AtomicsMemory, type MemoryOps } from '../memory/ops.js';
 import { Doorbells, type Doorbell } from '../memory/doorbell.js';
 import { guestLayout, type GuestLayout } from '../memory/guest.js';
 import { negotiate, type Negotiated } from '../spec/features.js';
-import type { PackedRingLayout, SplitRingLayout } from '../spec/layout.js';
-import type { UsedTracker } from '../order/tracker.js';
-import { SplitDriverRing } from '../split/driver.js';
-import { SplitDeviceRing } from '../split/device.js';
-import { PackedDriverRing } from '../packed/driver.js';
-import { PackedDeviceRing } from '../packed/device.js';
-import type { DeviceRing, DriverRing } from '../ring/types.js';
 import { EventLog } from '../check/events.js';
 import { Control } from './control.js';
 import type { RunConfig } from './config.js';
@@ -77,21 +70,6 @@ export function createShared(cfg: RunConfig, gl: GuestLayout): SharedRegions {
 export function featuresOf(init: SideInit): Negotiated {
   const bits = BigInt(init.features);
   return negotiate(bits, bits);
-}
-
-/** Ids the driver hands out: split = head descriptor index; packed = buffer id < queue size. */
-export const maxIdOf = (cfg: RunConfig): number => cfg.queueSize;
-
-export function makeDriverRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated, cfg: RunConfig, tracker: UsedTracker): DriverRing {
-  if (f.ring === 'split') {
-    return new SplitDriverRing(mem, gl.ring as SplitRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes }, () => tracker.outstanding);
-  }
-  return new PackedDriverRing(mem, gl.ring as PackedRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes });
-}
-
-export function makeDeviceRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated): DeviceRing {
-  if (f.ring === 'split') return new SplitDeviceRing(mem, gl.ring as SplitRingLayout, f, gl.dmaStart);
-  return new PackedDeviceRing(mem, gl.ring as PackedRingLayout, f, gl.dmaStart);
 }
 
 /** A run with a WebAssembly side keeps guest memory below QUEUE_BASE for the modules' private regions (include/vqlab.h). */

@@ -7,9 +7,32 @@ import type { SideContext } from './contract.js';
 import { UsedTracker } from '../order/tracker.js';
 import { VirtioDriver } from '../driver/driver.js';
 import { VirtioDevice } from '../device/device.js';
-import { makeDeviceRing, makeDriverRing, maxIdOf } from '../harness/sides.js';
-import { orderWindowOf, segmentSplit } from '../harness/config.js';
+import { SplitDriverRing } from '../split/driver.js';
+import { SplitDeviceRing } from '../split/device.js';
+import { PackedDriverRing } from '../packed/driver.js';
+import { PackedDeviceRing } from '../packed/device.js';
+import type { MemoryOps } from '../memory/ops.js';
+import type { GuestLayout } from '../memory/guest.js';
+import type { Negotiated } from '../spec/features.js';
+import type { PackedRingLayout, SplitRingLayout } from '../spec/layout.js';
+import type { DeviceRing, DriverRing } from '../ring/types.js';
+import { orderWindowOf, segmentSplit, type RunConfig } from '../harness/config.js';
 import type { Control } from '../harness/control.js';
+
+/** Ids the driver hands out: split = head descriptor index; packed = buffer id < queue size. */
+export const maxIdOf = (cfg: RunConfig): number => cfg.queueSize;
+
+export function makeDriverRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated, cfg: RunConfig, tracker: UsedTracker): DriverRing {
+  if (f.ring === 'split') {
+    return new SplitDriverRing(mem, gl.ring as SplitRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes }, () => tracker.outstanding);
+  }
+  return new PackedDriverRing(mem, gl.ring as PackedRingLayout, gl, f, { indirectMin: cfg.indirectMin, segmentBytes: cfg.segmentBytes });
+}
+
+export function makeDeviceRing(mem: MemoryOps, gl: GuestLayout, f: Negotiated): DeviceRing {
+  if (f.ring === 'split') return new SplitDeviceRing(mem, gl.ring as SplitRingLayout, f, gl.dmaStart);
+  return new PackedDeviceRing(mem, gl.ring as PackedRingLayout, f, gl.dmaStart);
+}
 
 type BuiltinContext = SideContext & { control: Control; stallUntil: (t: number) => void };
 
