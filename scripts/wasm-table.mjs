@@ -3,6 +3,7 @@
 // vqlab against itself), one after the other in one invocation, under the live checker.
 //   npm run build && node scripts/wasm-table.mjs [--buffers N] [--third-party DIR]
 // Third-party rows need scripts/third-party.sh first; they are left out when its modules are absent.
+// A row's last element, when there is one, is merged into its run's config (ring, segments, indirect).
 import { existsSync } from 'node:fs';
 import { homedir, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -31,13 +32,18 @@ const rows = [
   ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', false, 0.01, { segments: 3, indirect: true }],
   ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', true, 0.01, { segments: 3 }],
   ['vqlab JS driver × Linux vringh device, 3 segments', { deviceModule: join(tp, 'vringh-device.wasm') }, 'none', true, 0.01, { segments: 3, indirect: true }],
+  // The kernel's virtio_ring.c driver in the same shape as vqlab's driver above (split), and both
+  // on the packed ring.
+  ['Linux virtio_ring.c driver × vqlab JS device, 3 segments', { driverModule: join(tp, 'kernel-driver.wasm') }, 'none', true, 0.01, { segments: 3, indirect: true }],
+  ['vqlab JS driver × vqlab JS device, 3 segments', {}, 'none', true, 0.01, { ring: 'packed', segments: 3, indirect: true }],
+  ['Linux virtio_ring.c driver × vqlab JS device, 3 segments', { driverModule: join(tp, 'kernel-driver.wasm') }, 'none', true, 0.01, { ring: 'packed', segments: 3, indirect: true }],
 ];
-console.log(`node ${process.version}, ${buffers} buffers per run, split ring, queue 256, poll, live checker on; load average at the start ${loadavg()[0].toFixed(1)}`);
+console.log(`node ${process.version}, ${buffers} buffers per run, split ring unless the features say RING_PACKED, queue 256, poll, live checker on; load average at the start ${loadavg()[0].toFixed(1)}`);
 console.log('| implementation | features | faults | verdict | M buffers/s (second half) |');
 console.log('|---|---|---|---|---|');
 for (const [name, mods, order, eventIdx, faultRate = 0, shape = {}] of rows) {
   if (Object.values(mods).some((p) => !existsSync(p))) continue;
-  const r = await runThreaded({ ...DEFAULT_CONFIG, ...mods, ...shape, buffers, order, eventIdx, faultRate, ring: 'split', queueSize: 256, timeoutS: 600 });
+  const r = await runThreaded({ ...DEFAULT_CONFIG, ring: 'split', ...mods, ...shape, buffers, order, eventIdx, faultRate, queueSize: 256, timeoutS: 600 });
   const verdict = r.ok ? `clean (${r.buffers} buffers)` : `${r.violations[0]?.rule ?? r.failure?.code}`;
   const feats = r.features.map((f) => f.replace('VIRTIO_F_', '')).join(' ');
   console.log(`| ${name} | ${feats} | ${faultRate ? `p = ${faultRate}: ${r.faults}` : '0'} | ${verdict} | ${r.ok ? (r.steady_buffers_per_s / 1e6).toFixed(3) : '–'} |`);

@@ -46,6 +46,10 @@ const SCRIPTS: Record<string, Smoke | UsedBy | CoveredBy> = {
   'third-party/kernel-device.sh': { coveredBy: 'test/kernel-device.test.ts' }, // third-party.sh calls it; the test runs what it built
   'third-party/kernel/vringh-glue.c': { usedBy: 'third-party/kernel-device.sh', as: 'its source' },
   'third-party/kernel-driver.sh': { coveredBy: 'test/kernel-driver.test.ts' }, // third-party.sh runs it; the test runs what it built
+  'third-party/kernel/packed-head-flags-early.patch': { usedBy: 'third-party/kernel-driver.sh', as: 'a bug variant it builds' },
+  'third-party/kernel/split-avail-idx-early.patch': { usedBy: 'third-party/kernel-driver.sh', as: 'a bug variant it builds' },
+  'third-party/kernel/split-kick-mb-removed.patch': { usedBy: 'third-party/kernel-driver.sh', as: 'a bug variant it builds' },
+  'third-party/kernel/split-wmb-removed.patch': { usedBy: 'third-party/kernel-driver.sh', as: 'a bug variant it builds' },
   'third-party/kernel/driver-glue.c': { usedBy: 'third-party/kernel-driver.sh', as: 'its source (with the kernel\'s virtio_ring.c)' },
   'third-party/kernel/asm/barrier.h': { usedBy: 'third-party/kernel-driver.sh', as: 'a header shim' },
   'third-party/kernel/asm/bitsperlong.h': { usedBy: 'third-party/kernel-driver.sh', as: 'a header shim' },
@@ -61,6 +65,8 @@ const SCRIPTS: Record<string, Smoke | UsedBy | CoveredBy> = {
   'third-party/kernel/string.h': { usedBy: 'third-party/kernel-driver.sh', as: 'a header shim' },
   'third-party/kernel/unistd.h': { usedBy: 'third-party/kernel-driver.sh', as: 'a header shim' },
   'third-party/kernel/sys/uio.h': { usedBy: 'third-party/kernel-device.sh', as: 'a header shim (vringh.c\'s iovecs)' },
+  // Without scripts/third-party.sh's modules it says so in one line (the table is measured in docs/wasm-sides.md).
+  'kernel-variants.mjs': { args: ['--buffers', '500', '--repeats', '1'], stdout: /^(\| \(unpatched\) \| split \| clean 1\/1 \| clean 1\/1 \||no kernel driver modules in )/m },
   'wasm-table.mjs': { args: ['--buffers', '2000'], stdout: /^\| C split driver \(examples\/c\) × vqlab JS device \| VERSION_1 \| 0 \| clean \(2000 buffers\) \|/m },
   'lib/machine.mjs': { usedBy: 'run-table.mjs', as: 'the commit and machine line of timing figures' },
   'bare-ring.mjs': { args: ['20', '5'], stdout: /bare vqlab split ring, one thread, both sides: min [\d.]+ median [\d.]+ ns\/buffer/ },

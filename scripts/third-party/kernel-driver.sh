@@ -57,7 +57,7 @@ S="$CACHE/src"
 # userspace headers and tools/include, as tools/virtio/Makefile orders them (its -I ../../usr/include,
 # the installed uapi headers, is the uapi source directory here). The glue includes virtio_ring.c.
 CFLAGS=(--target=wasm32 -O2 -nostdlib -ffreestanding -matomics -mbulk-memory -mmutable-globals
-  -fno-strict-aliasing -fno-strict-overflow -ffile-prefix-map="$S/"=
+  -fno-strict-aliasing -fno-strict-overflow -ffile-prefix-map="$S/"= -ffile-prefix-map="$CACHE/"=
   -I "$K" -I "$S/tools/virtio" -I "$S/tools/include" -I "$S/include/uapi" -I include
   -include "$S/include/linux/kconfig.h" -Dloff_t='long long'
   -Wno-unused-parameter -Wno-sign-compare -Wno-unused-function)

@@ -39,8 +39,47 @@ void *__kmalloc_fake, *__kfree_ignore_start, *__kfree_ignore_end;
 struct vqlab_file { int unused; };
 static struct vqlab_file stderr_file;
 FILE *stderr = &stderr_file;
-/* pr_err / dev_err / BAD_RING: the format string, unformatted, is enough to say what broke. */
-int fprintf(FILE *f, const char *fmt, ...) { (void)f; vqlab_log_str(fmt); return 0; }
+/* pr_err / dev_err / BAD_RING (which marks the queue broken): one line to the run's log, with the
+ * conversions those messages use (%s %d %i %u %x %p, with l/z/ll length modifiers). */
+static char *put_u64(char *p, char *end, uint64_t v, unsigned base) {
+  char d[24];
+  int n = 0;
+  do { d[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
+  while (n && p < end) *p++ = d[--n];
+  return p;
+}
+static char *put_str(char *p, char *end, const char *s) { while (*s && p < end) *p++ = *s++; return p; }
+int fprintf(FILE *f, const char *fmt, ...) {
+  (void)f;
+  char line[256], *p = line, *end = line + sizeof line;
+  __builtin_va_list ap;
+  __builtin_va_start(ap, fmt);
+  for (const char *q = fmt; *q && p < end; q++) {
+    if (*q != '%') { if (*q != '\n') *p++ = *q; continue; }
+    int longs = 0;
+    for (q++; *q == 'l' || *q == 'z'; q++) longs += *q == 'l' ? 1 : 0;
+    switch (*q) {
+      case 's': p = put_str(p, end, __builtin_va_arg(ap, const char *)); break;
+      case 'd': case 'i': {
+        int64_t v = longs > 1 ? __builtin_va_arg(ap, long long) : __builtin_va_arg(ap, int);
+        if (v < 0 && p < end) { *p++ = '-'; v = -v; }
+        p = put_u64(p, end, (uint64_t)v, 10);
+        break;
+      }
+      case 'u': case 'x': {
+        uint64_t v = longs > 1 ? __builtin_va_arg(ap, unsigned long long) : __builtin_va_arg(ap, unsigned);
+        p = put_u64(p, end, v, *q == 'x' ? 16 : 10);
+        break;
+      }
+      case 'p': p = put_str(p, end, "0x"); p = put_u64(p, end, (uintptr_t)__builtin_va_arg(ap, void *), 16); break;
+      case '%': *p++ = '%'; break;
+      default: if (!*q) q--; break;
+    }
+  }
+  __builtin_va_end(ap);
+  vqlab_log(line, (uint32_t)(p - line));
+  return 0;
+}
 _Noreturn void abort(void) { vqlab_log_str("kernel-driver: abort()"); __builtin_trap(); }
 _Noreturn void exit(int code) { (void)code; __builtin_trap(); }
 
@@ -238,23 +277,9 @@ VQLAB_EXPORT(vqlab_prepare_sleep) int32_t vqlab_prepare_sleep(void) {
 VQLAB_EXPORT(vqlab_after_wake) void vqlab_after_wake(void) {
   if (vring_interrupt(0, vq) == IRQ_NONE) virtqueue_disable_cb(vq);
 }
-static char *put_u64(char *p, uint64_t v) {
-  char d[20];
-  int n = 0;
-  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) *p++ = d[--n];
-  return p;
-}
-static char *put_str(char *p, const char *s) { while (*s) *p++ = *s++; return p; }
-
 VQLAB_EXPORT(vqlab_finish) void vqlab_finish(void) {
   vqlab_report_publish();
   /* One line for the run's log: how many buffers went through an indirect table. */
-  char line[128], *p = put_str(line, "kernel-driver: ");
-  p = put_u64(p, made);
-  p = put_str(p, " buffers made available, ");
-  p = put_u64(p, indirect_buffers);
-  p = put_str(p, " of them in an indirect table");
-  vqlab_log(line, (uint32_t)(p - line));
+  fprintf(stderr, "kernel-driver: %llu buffers made available, %llu of them in an indirect table", made, indirect_buffers);
 }
 VQLAB_EXPORT(vqlab_finished) int32_t vqlab_finished(void) { return reclaimed == total; }

@@ -1,5 +1,5 @@
-/* Freestanding libc stand-ins for the kernel's virtio_ring.c and tools/virtio's headers on wasm32
- * (vqlab's own, MIT). Allocation is the glue's bump allocator in the module's region. */
+/* Freestanding libc stand-ins for the kernel's virtio_ring.c and vringh.c and tools/virtio's
+ * headers on wasm32 (vqlab's own, MIT). Allocation is each glue's own. */
 #ifndef VQLAB_K_STDLIB_H
 #define VQLAB_K_STDLIB_H
 #include <stddef.h>

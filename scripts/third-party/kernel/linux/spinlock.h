@@ -1,7 +1,8 @@
 /*
  * spinlock_t for wasm32 with threads (vqlab's own, MIT): tools/virtio's linux/spinlock.h wraps
- * pthread spinlocks, which a freestanding wasm module has not. One word, taken with a
- * sequentially consistent exchange, released with a release store.
+ * pthread spinlocks, which a freestanding wasm module has not. One word, taken with an acquire
+ * exchange, released with a release store (both sequentially consistent wasm atomics). vringh
+ * takes it only around IOTLB lookups, which its kern accessors never make.
  */
 #ifndef SPINLOCK_H_STUB
 #define SPINLOCK_H_STUB
