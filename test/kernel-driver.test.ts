@@ -80,6 +80,13 @@ describe.skipIf(!sources)('the kernel\'s virtio_ring.c as the driver, against vq
     }
   });
 
+  it('refuses buffers of more segments than its scatterlist array holds (64), with a typed error', async () => {
+    const r = await runThreaded({ ...base, indirect: true, segments: 65, segMax: 128, queueSize: 256, buffers: 100 });
+    expect(r.ok).toBe(false);
+    expect(r.failure?.code).toBe('BAD_CONFIG');
+    expect(r.failure?.message).toContain('vqlab_init refused this run (returned 3');
+  });
+
   it('refuses an ordering feature it does not negotiate, with a typed error', async () => {
     const r = await runThreaded({ ...base, order: 'partial', buffers: 100 });
     expect(r.ok).toBe(false);

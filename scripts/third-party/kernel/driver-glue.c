@@ -93,6 +93,7 @@ static uint32_t heap_used;
 static uint32_t place_addr[3], place_count, place_next;
 /* vqlab's indirect tables: a stack of free slots, used while virtqueue_add_sgs runs. */
 #define MAX_QUEUE 8192
+#define MAX_SEGMENTS 64   /* vqlab's default seg_max */
 static uint16_t indirect_free[MAX_QUEUE];
 static uint32_t indirect_free_count, indirect_slots;
 static int adding;
@@ -157,6 +158,7 @@ VQLAB_EXPORT(vqlab_init) int32_t vqlab_init(const struct vqlab_config *cfg) {
     return 2;
   }
   if (c.queue_size > MAX_QUEUE) { vqlab_log_str("kernel-driver: queue size above 8192"); return 3; }
+  if (c.segments > MAX_SEGMENTS) { vqlab_log_str("kernel-driver: more than 64 segments per buffer"); return 3; }
   total = ((uint64_t)c.buffers_hi << 32) | c.buffers_lo;
   vdev.features = features;
   INIT_LIST_HEAD(&vdev.vqs);
@@ -191,8 +193,8 @@ static uint32_t seg_addr(uint32_t id, uint32_t k) { return c.pool_base + id * c.
 
 /* One buffer: `readable` device-readable then `writable` device-writable segments over the pool
  * slot of the id the kernel will use, one scatterlist each, through virtqueue_add_sgs. */
-static struct scatterlist sg_store[64];
-static struct scatterlist *sgs[64];
+static struct scatterlist sg_store[MAX_SEGMENTS];
+static struct scatterlist *sgs[MAX_SEGMENTS];
 
 static int add_one(void) {
   struct vring_virtqueue *v = to_vvq(vq);
