@@ -4,8 +4,9 @@
 // simulator transcripts, schedule counts, the planted-bug catalogue's simulator columns. Each lives
 // in README.md or docs/*.md between `<!-- generated:NAME -->` and `<!-- /generated -->`; this
 // script rewrites those regions (or, with --check, exits 1 naming every region that differs, which
-// is what the test suite runs). Timing figures are not here: each carries its command, commit and
-// machine (scripts/run-table.mjs, vqlab bench, scripts/bug-catalogue.mjs).
+// is what the test suite runs). Timing figures are not measured here: each carries its command,
+// commit and machine (scripts/run-table.mjs, vqlab bench, scripts/bug-catalogue.mjs); a region that
+// quotes one renders it from the report saved in docs/bench/, never by running it again.
 //   npm run build && node scripts/docs.mjs [--check] [--only name,name] [--list] [--pages dir]
 // (--pages: read and write README.md and docs/*.md under another directory, as the tests do.)
 import { spawnSync } from 'node:child_process';
@@ -48,7 +49,7 @@ function maskRun(out) {
   const num = /(?<![A-Za-z\d.])\d+(?:\.\d+)?/g;
   return out.trimEnd().split('\n').map((line) => {
     const label = line.slice(0, 15).trim();
-    if (['throughput', 'warm-up', 'latency µs', 'used entries'].includes(label)) return line.slice(0, 15) + line.slice(15).replace(num, '…');
+    if (['throughput', 'warm-up', 'warm-up curve', 'latency µs', 'used entries'].includes(label)) return line.slice(0, 15) + line.slice(15).replace(num, '…');
     if (label === 'faults') { let k = 0; return line.slice(0, 15) + line.slice(15).replace(num, (m) => (k++ === 0 ? m : '…')); }
     // Even a busy-polling side sleeps (and is kicked) when the run stalls on the machine.
     if (label === 'notifications') return line.slice(0, 15) + line.slice(15).replace(/(?<![A-Za-z\d.]|per )\d+(?:\.\d+)?/g, '…');

@@ -35,6 +35,8 @@ export const FORMATS = {
   'vqlab-run': 1,
   /** `vqlab bench --json` / `--out`, read back by `bench --from`. */
   'vqlab-bench': 1,
+  /** `vqlab bench --question partial --json` / `--out`, read back by `bench --question partial --from`. */
+  'vqlab-bench-partial': 1,
   /** `vqlab stress --json`, read back by `stress merge`. */
   'vqlab-stress': 1,
   /** A failure artefact (stress, explore), read back by `run --from` and `replay <file>`. */

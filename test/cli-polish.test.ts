@@ -201,6 +201,21 @@ describe('progress output: only on a terminal that can draw it, never with --qui
   }, 300_000);
 });
 
+describe('run summary: the steady rate is the headline, the warm-up apart', () => {
+  it('throughput is the second half\'s rate; warm-up, time to the first buffer and the whole run on a line of their own', () => {
+    const r = vqlab(['run', '--buffers', '20000', '--fault-rate', '0', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const line = (label: string): string => r.stdout.split('\n').find((l) => l.startsWith(label.padEnd(15))) ?? '';
+    expect(line('throughput')).toMatch(/^throughput\s+[\d.]+ M buffers\/s steady \(the run's second half\)$/);
+    expect(line('warm-up')).toMatch(/^warm-up\s+[\d.]+ M buffers\/s over the first half, after [\d.]+ ms to the first buffer; whole run [\d.]+ M\/s in [\d.]+ ms$/);
+    expect(line('warm-up curve')).toMatch(/M buffers\/s per sixteenth of the run: [\d. ]+$/);
+    const j = JSON.parse(vqlab(['run', '--buffers', '20000', '--fault-rate', '0', '--json']).stdout);
+    expect(j.warmup_buffers_per_s).toBeGreaterThan(0);
+    expect(j.first_reclaim_ms).toBeGreaterThanOrEqual(0);
+    expect(j.steady_buffers_per_s).toBeGreaterThan(0);
+  });
+});
+
 describe('latencies to the histogram\'s precision', () => {
   it('two significant digits: values in one bucket print alike, never digits finer than a bucket', () => {
     const h = new Histogram();

@@ -34,6 +34,10 @@ describe(`${ring} ring, two worker threads: every ordering × EVENT_IDX × INDIR
             expect(r.progress_buffers_per_s.length).toBeGreaterThan(0);
             expect(r.progress_buffers_per_s.length).toBeLessThanOrEqual(16);
             expect(r.progress_buffers_per_s.every((x) => x > 0)).toBe(true);
+            // The warm-up apart from the steady rate: the first half's rate and the time to the first buffer.
+            expect(r.warmup_buffers_per_s).toBeGreaterThan(0);
+            expect(r.first_reclaim_ms).toBeGreaterThanOrEqual(0);
+            expect(r.first_reclaim_ms!).toBeLessThanOrEqual(r.elapsed_ms);
           });
         }
       }

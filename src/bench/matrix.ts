@@ -20,23 +20,30 @@ export interface BenchPlan {
   buffers: number;
   repeat: number;
   seed: number;
-  /** Extra cells: checker off, and wait mode, next to split IN_ORDER without faults. */
+  /** Extra cell: wait mode next to split IN_ORDER without faults (when the plan has no wait). */
   extras: boolean;
   peerMessages: number;
+  /**
+   * Checked runs per cell: the same configuration and seed as the first timed repeats, with the
+   * live checker on, each right after its timed twin. Timed runs never carry the checker (its
+   * thread competes with the sides for the CPUs), so conformance comes from these. Absent in
+   * reports whose timed runs were checked.
+   */
+  checkedRepeat?: number;
 }
 
 export const QUICK_PLAN: BenchPlan = {
   rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.01], faultLatenciesUs: [50],
-  queueSizes: [256], notify: ['poll'], buffers: 1_500_000, repeat: 3, seed: 1, extras: true, peerMessages: 3_000_000,
+  queueSizes: [256], notify: ['poll'], buffers: 1_500_000, repeat: 3, seed: 1, extras: true, peerMessages: 3_000_000, checkedRepeat: 2,
 };
 
 export const FULL_PLAN: BenchPlan = {
   rings: ['split', 'packed'], orders: ['none', 'in-order', 'partial'], faultRates: [0, 0.001, 0.01, 0.05], faultLatenciesUs: [10, 50],
-  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 2_000_000, repeat: 5, seed: 1, extras: true, peerMessages: 10_000_000,
+  queueSizes: [64, 256], notify: ['poll', 'wait'], buffers: 2_000_000, repeat: 5, seed: 1, extras: true, peerMessages: 10_000_000, checkedRepeat: 2,
 };
 
 export interface Stat { median: number; min: number; max: number }
-const stat = (xs: number[]): Stat => {
+export const stat = (xs: number[]): Stat => {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[Math.floor((s.length - 1) / 2)], min: s[0], max: s[s.length - 1] };
 };
@@ -66,6 +73,23 @@ export interface CellResult {
    * of the matrix, so ratios between them are paired (side by side in time on a drifting machine).
    */
   per_repeat?: { buffers_per_s: number[]; p99_us: number[] };
+  /**
+   * The checked runs of this cell (reports with timing 'unchecked'): the same configuration and
+   * seeds with the live checker on. Their violations are the cell's verdict; their figures show
+   * what the checker costs next to the timed runs.
+   */
+  checked?: CheckedRuns;
+}
+
+export interface CheckedRuns {
+  command: string;
+  runs: number;
+  buffers_per_s: Stat;
+  latency_p99_us: number;
+  violations: number;
+  /** Runs that ended without completing (stall, timeout, a side's failure). */
+  failures: number;
+  per_repeat: { buffers_per_s: number[]; p99_us: number[] };
 }
 
 export interface BenchReport {
@@ -81,11 +105,26 @@ export interface BenchReport {
    * carries worker start-up and JIT warm-up), for vqlab's cells and the peers alike; absent = whole runs.
    */
   throughput_basis?: 'second-half' | 'whole-run';
+  /**
+   * 'unchecked': every timed run ran without the live checker, and each cell's conformance comes
+   * from separate checked runs of the same configuration (CellResult.checked). Absent: the timed
+   * runs themselves were checked.
+   */
+  timing?: 'unchecked';
 }
 
-function commandOf(c: Partial<RunConfig>): string {
+/** How a report's timing and conformance were obtained, in one line. */
+export function timingText(r: { timing?: 'unchecked' }): string {
+  return r.timing === 'unchecked'
+    ? 'timed runs without the live checker; conformance from separate checked runs of the same configuration and seed'
+    : 'timed runs with the live checker on (they measure the sides plus the checker)';
+}
+
+export function commandOf(c: Partial<RunConfig>): string {
   const parts = ['vqlab run', `--ring ${c.ring}`, `--order ${c.order}`, `--fault-rate ${c.faultRate}`, `--fault-latency-us ${c.faultLatencyUs}`,
     `--queue-size ${c.queueSize}`, `--notify ${c.notify}`, `--buffers ${c.buffers}`, `--seed ${c.seed}`];
+  if (c.publishBatch !== undefined && c.publishBatch !== DEFAULT_CONFIG.publishBatch) parts.push(`--publish-batch ${c.publishBatch}`);
+  if (c.popBudget !== undefined && c.popBudget !== DEFAULT_CONFIG.popBudget) parts.push(`--pop-budget ${c.popBudget}`);
   if (c.check === false) parts.push('--no-check');
   return parts.join(' ') + ' --json';
 }
@@ -100,15 +139,15 @@ export async function runBench(plan: BenchPlan, onProgress: (done: number, total
     }
   // The cell the peers and the extras are compared with: split IN_ORDER, no faults, queue 256.
   const base = { ring: 'split' as const, order: 'in-order' as const, faultRate: 0, faultLatencyUs: plan.faultLatenciesUs[0], queueSize: 256 };
-  if (plan.extras) {
-    cellsCfg.push({ label: 'split in-order p=0 q=256 poll, checker off', cfg: { ...base, notify: 'poll', check: false } });
-    if (!plan.notify.includes('wait')) cellsCfg.push({ label: 'split in-order p=0 q=256 wait', cfg: { ...base, notify: 'wait' } });
-  }
+  // The checker's cost is read from the base cell's checked runs next to its timed ones: no extra cell.
+  if (plan.extras && !plan.notify.includes('wait')) cellsCfg.push({ label: 'split in-order p=0 q=256 wait', cfg: { ...base, notify: 'wait' } });
+  const checkedRepeat = Math.min(plan.checkedRepeat ?? 1, plan.repeat);
   const peerKinds = ['spsc', 'spsc-batch32', 'ringbuf', 'pingpong'] as const;
-  const total = cellsCfg.length * plan.repeat + peerKinds.length * plan.repeat;
+  const total = cellsCfg.length * (plan.repeat + checkedRepeat) + peerKinds.length * plan.repeat;
   let done = 0;
   const peerRuns: Record<string, PeerResult[]> = {};
   const cellRuns: RunResult[][] = cellsCfg.map(() => []);
+  const checkedRuns: RunResult[][] = cellsCfg.map(() => []);
   // Interleave repeats (peers, then every cell, then again) so slow drift of a shared machine
   // spreads over all cells instead of biasing whichever ran last. Within a pass, the cells the
   // peers are compared with (split IN_ORDER without faults, and its checker-off and wait twins)
@@ -123,9 +162,16 @@ export async function runBench(plan: BenchPlan, onProgress: (done: number, total
       done++;
     }
     for (const i of runOrder) {
+      const cfg: RunConfig = { ...DEFAULT_CONFIG, buffers: plan.buffers, seed: plan.seed + rep, timeoutS: 600, ...cellsCfg[i].cfg };
       onProgress(done, total, cellsCfg[i].label);
-      cellRuns[i].push(await runThreaded({ ...DEFAULT_CONFIG, buffers: plan.buffers, seed: plan.seed + rep, timeoutS: 600, ...cellsCfg[i].cfg }));
+      // Timed without the checker: its thread would take CPU from the sides whenever they wait for log space.
+      cellRuns[i].push(await runThreaded({ ...cfg, check: false }));
       done++;
+      if (rep < checkedRepeat) {
+        onProgress(done, total, `${cellsCfg[i].label}, checked`);
+        checkedRuns[i].push(await runThreaded({ ...cfg, check: true }));
+        done++;
+      }
     }
   }
   onProgress(done, total, 'done');
@@ -136,9 +182,16 @@ export async function runBench(plan: BenchPlan, onProgress: (done: number, total
   const med = (xs: number[]): number => stat(xs).median;
   const cells: CellResult[] = cellsCfg.map(({ label, cfg }, i) => {
     const rs = cellRuns[i];
+    const cs = checkedRuns[i];
     const bps = stat(rs.map((r) => r.steady_buffers_per_s));
+    const checked: CheckedRuns = {
+      command: commandOf({ ...cfg, buffers: plan.buffers, seed: plan.seed }), runs: cs.length,
+      buffers_per_s: stat(cs.map((r) => r.steady_buffers_per_s)), latency_p99_us: med(cs.map((r) => r.latency_us.p99)),
+      violations: cs.reduce((a, r) => a + r.violations.length, 0), failures: cs.filter((r) => r.failure !== null).length,
+      per_repeat: { buffers_per_s: cs.map((r) => r.steady_buffers_per_s), p99_us: cs.map((r) => r.latency_us.p99) },
+    };
     return {
-      label, config: cfg, command: commandOf({ ...cfg, buffers: plan.buffers, seed: plan.seed }), runs: rs.length,
+      label, config: cfg, command: commandOf({ ...cfg, buffers: plan.buffers, seed: plan.seed, check: false }), runs: rs.length,
       buffers_per_s: bps,
       whole_run_buffers_per_s: stat(rs.map((r) => r.buffers_per_s)),
       latency_p50_us: med(rs.map((r) => r.latency_us.p50)),
@@ -148,16 +201,18 @@ export async function runBench(plan: BenchPlan, onProgress: (done: number, total
       kicks_per_1000: med(rs.map((r) => r.kicks_per_1000)),
       interrupts_per_1000: med(rs.map((r) => r.interrupts_per_1000)),
       stall_ms: med(rs.map((r) => r.stall_ms)),
-      violations: rs.reduce((a, r) => a + r.violations.length, 0),
+      // Unchecked runs still verify data and count lost or corrupted buffers; the checked runs add the rules.
+      violations: rs.reduce((a, r) => a + r.violations.length, 0) + checked.violations,
       of_ceiling: Math.round((bps.median / ceiling) * 1000) / 1000,
       vs_ringbuf: Math.round((bps.median / rb) * 100) / 100,
       per_repeat: { buffers_per_s: rs.map((r) => r.steady_buffers_per_s), p99_us: rs.map((r) => r.latency_us.p99) },
+      checked,
     };
   });
   return {
     machine: { cpus: cpus().length, model: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` },
     command: ['vqlab', ...process.argv.slice(2)].join(' '),
-    seed: plan.seed, plan, peers, cells, elapsed_ms: Math.round(performance.now() - t0), throughput_basis: 'second-half',
+    seed: plan.seed, plan, peers, cells, elapsed_ms: Math.round(performance.now() - t0), throughput_basis: 'second-half', timing: 'unchecked',
   };
 }
 
@@ -191,30 +246,25 @@ export function targets(r: BenchReport): { target: string; value: string; met: b
   // The base cell of the extras (checker off, wait): split IN_ORDER, no faults, poll, at their queue size.
   const offCell = find((c) => cfgOf(c).check === false);
   const isIo = (c: CellResult): boolean => cfgOf(c).ring === 'split' && cfgOf(c).order === 'in-order' && cfgOf(c).faultRate === 0 && cfgOf(c).notify === 'poll' && cfgOf(c).check === undefined;
-  const io = find((c) => isIo(c) && (!offCell || cfgOf(c).queueSize === cfgOf(offCell).queueSize)) ?? find(isIo);
+  const io = find((c) => isIo(c) && cfgOf(c).queueSize === (offCell ? cfgOf(offCell).queueSize : 256)) ?? find(isIo);
   if (io) {
     const ioReps = io.per_repeat?.buffers_per_s;
     out.push({ target: 'split IN_ORDER 16 B poll ≥ 0.5 × batched SPSC ceiling', value: `${io.of_ceiling} × (${(io.buffers_per_s.median / 1e6).toFixed(2)} M/s vs ${(ceiling / 1e6).toFixed(2)} M/s)${pairedText(pairedRatios(ioReps, r.peers['spsc-batch32'].per_repeat), 3)}`, met: io.of_ceiling >= 0.5 });
     out.push({ target: 'split IN_ORDER ≥ 4 × ringbuf.js', value: `${io.vs_ringbuf} ×${pairedText(pairedRatios(ioReps, r.peers.ringbuf.per_repeat))}`, met: io.vs_ringbuf >= 4 });
     const off = offCell;
     if (off) out.push({ target: 'live checker on ≥ 0.67 × off', value: `${(io.buffers_per_s.median / off.buffers_per_s.median).toFixed(2)} × (${(io.buffers_per_s.median / 1e6).toFixed(2)} vs ${(off.buffers_per_s.median / 1e6).toFixed(2)} M/s)${pairedText(pairedRatios(ioReps, off.per_repeat?.buffers_per_s))}`, met: io.buffers_per_s.median >= 0.67 * off.buffers_per_s.median });
+    else if (io.checked && io.checked.runs > 0) {
+      // Timed runs are unchecked: the checked twins (same seeds, run right after) give the checker's cost.
+      const on = io.checked.buffers_per_s.median;
+      out.push({ target: 'live checker on ≥ 0.67 × off', value: `${(on / io.buffers_per_s.median).toFixed(2)} × (${(on / 1e6).toFixed(2)} vs ${(io.buffers_per_s.median / 1e6).toFixed(2)} M/s)${pairedText(pairedRatios(io.checked.per_repeat.buffers_per_s, ioReps?.slice(0, io.checked.runs)))}`, met: on >= 0.67 * io.buffers_per_s.median });
+    }
     const wait = find((c) => cfgOf(c).ring === 'split' && cfgOf(c).order === 'in-order' && cfgOf(c).faultRate === 0 && cfgOf(c).notify === 'wait' && cfgOf(c).queueSize === cfgOf(io).queueSize);
     if (wait) out.push({ target: 'wait mode ≥ 0.8 × poll (split IN_ORDER, no faults)', value: `${(wait.buffers_per_s.median / io.buffers_per_s.median).toFixed(2)} ×${pairedText(pairedRatios(wait.per_repeat?.buffers_per_s, ioReps))}`, met: wait.buffers_per_s.median >= 0.8 * io.buffers_per_s.median });
   }
-  const groups = new Map<string, CellResult[]>();
-  for (const c of r.cells) {
-    if (cfgOf(c).check === false) continue;
-    const k = `${cfgOf(c).ring} p=${cfgOf(c).faultRate} L=${cfgOf(c).faultLatencyUs} q=${cfgOf(c).queueSize} ${cfgOf(c).notify}`;
-    groups.set(k, [...(groups.get(k) ?? []), c]);
-  }
-  for (const [k, cs] of groups) {
-    const by = (o: OrderMode): CellResult | undefined => cs.find((c) => cfgOf(c).order === o);
-    const po = by('partial'), io2 = by('in-order'), no = by('none');
-    if (!po || !io2 || !no) continue;
-    const best = Math.max(io2.buffers_per_s.median, no.buffers_per_s.median);
-    const ioB = io2.per_repeat?.buffers_per_s, noB = no.per_repeat?.buffers_per_s;
-    const bestB = ioB && noB && ioB.length === noB.length ? ioB.map((x, j) => Math.max(x, noB[j])) : undefined;
-    out.push({ target: `${k}: PARTIAL_ORDER ≥ 0.95 × max(IN_ORDER, none)`, value: `${(po.buffers_per_s.median / best).toFixed(2)} ×${pairedText(pairedRatios(po.per_repeat?.buffers_per_s, bestB))}`, met: po.buffers_per_s.median >= 0.95 * best });
+  for (const g of partialGroups(r)) {
+    const { key: k, po, io: io2 } = g;
+    const checkedText = g.checked ? `; checked runs ${g.checked.ratio.toFixed(2)} ×${pairedText(g.checked.paired)}` : '';
+    out.push({ target: `${k}: PARTIAL_ORDER ≥ 0.95 × max(IN_ORDER, none)`, value: `${g.ratio.toFixed(2)} ×${pairedText(g.paired)}${checkedText}`, met: g.ratio >= 0.95 });
     if ((cfgOf(po).faultRate ?? 0) > 0) {
       const pp = po.per_repeat?.p99_us, ip = io2.per_repeat?.p99_us;
       const wins = pp && ip && pp.length === ip.length ? `; ${pp.filter((x, j) => x <= ip[j]).length} of ${pp.length} repeats` : '';
@@ -223,3 +273,55 @@ export function targets(r: BenchReport): { target: string; value: string; met: b
   }
   return out;
 }
+
+/** One group of settings with all three orderings: PARTIAL_ORDER against the better of the other two. */
+export interface PartialGroup {
+  key: string;
+  po: CellResult; io: CellResult; no: CellResult;
+  /** PARTIAL_ORDER ÷ max(IN_ORDER, none), medians of the timed runs, and paired by repeat. */
+  ratio: number; paired: Stat | null;
+  /** The same from the checked runs (reports with timing 'unchecked'). */
+  checked: { ratio: number; paired: Stat | null; po: number; best: number } | null;
+}
+
+/** Paired best of two series (max per repeat), or undefined when they are not paired. */
+const bestOf = (a: number[] | undefined, b: number[] | undefined): number[] | undefined =>
+  a && b && a.length === b.length ? a.map((x, j) => Math.max(x, b[j])) : undefined;
+
+/** The groups of a report that hold PARTIAL_ORDER, IN_ORDER and none under the same settings. */
+export function partialGroups(r: BenchReport): PartialGroup[] {
+  const groups = new Map<string, CellResult[]>();
+  for (const c of r.cells) {
+    const f = c.config;
+    if (f.check === false && r.timing !== 'unchecked') continue; // an older report's checker-off extra
+    const k = `${f.ring} p=${f.faultRate} L=${f.faultLatencyUs} q=${f.queueSize} ${f.notify}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const out: PartialGroup[] = [];
+  for (const [key, cs] of groups) {
+    const by = (o: OrderMode): CellResult | undefined => cs.find((c) => c.config.order === o);
+    const po = by('partial'), io = by('in-order'), no = by('none');
+    if (!po || !io || !no) continue;
+    const best = Math.max(io.buffers_per_s.median, no.buffers_per_s.median);
+    const ratio = po.buffers_per_s.median / best;
+    const paired = pairedRatios(po.per_repeat?.buffers_per_s, bestOf(io.per_repeat?.buffers_per_s, no.per_repeat?.buffers_per_s));
+    let checked: PartialGroup['checked'] = null;
+    if (po.checked && io.checked && no.checked && po.checked.runs > 0 && io.checked.runs > 0 && no.checked.runs > 0) {
+      const cBest = Math.max(io.checked.buffers_per_s.median, no.checked.buffers_per_s.median);
+      checked = {
+        ratio: po.checked.buffers_per_s.median / cBest, po: po.checked.buffers_per_s.median, best: cBest,
+        paired: pairedRatios(po.checked.per_repeat.buffers_per_s, bestOf(io.checked.per_repeat.buffers_per_s, no.checked.per_repeat.buffers_per_s)),
+      };
+    }
+    out.push({ key, po, io, no, ratio, paired, checked });
+  }
+  return out;
+}
+
+/**
+ * The groups that decide the PARTIAL_ORDER verdict (≥ 0.95 × the better of the others): those
+ * that miss it in the timed runs or in the checked runs. Shown with both views side by side, so
+ * a verdict the checker's own cost turns is visible as such.
+ */
+export const decisiveGroups = (r: BenchReport): PartialGroup[] =>
+  partialGroups(r).filter((g) => g.ratio < 0.95 || (g.checked !== null && g.checked.ratio < 0.95));

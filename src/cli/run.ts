@@ -28,6 +28,7 @@ export function runCommand(): Command {
     .option('--timeout-s <s>', 'end the run (as a failure) after this long', floatArg('--timeout-s', 0.001, 7 * 24 * 3600), d.timeoutS)
     .option('--stall-timeout-ms <ms>', 'a run with no progress this long fails as STALL (0: derived from the fault latency)', floatArg('--stall-timeout-ms', 0, 1e9), d.stallTimeoutMs)
     .option('--publish-batch <n>', 'most buffers the driver adds per publish', intArg('--publish-batch', 1, 65536), d.publishBatch)
+    .option('--pop-budget <n>', 'most buffers the device takes per round before it publishes used entries (its batch budget)', intArg('--pop-budget', 1, 65536), d.popBudget)
     .option('--poll-backoff <n>', 'relax iterations after an idle round before polling the ring again (poll mode and wait mode\'s spin; 0: back to back)', intArg('--poll-backoff', 0, 1 << 20), d.pollBackoff)
     .option('--spin-us <us>', 'wait mode: how long an idle side keeps polling before it sleeps (µs)', intArg('--spin-us', 0, 1_000_000), d.spinUs)
     .option('--device <module>', "run your own device: an ES module exporting createDevice(ctx) (see docs/sides.md), or a WebAssembly module (.wasm; include/vqlab.h, docs/wasm-sides.md)")
@@ -78,6 +79,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
         timeoutS: o.timeoutS as number,
         stallTimeoutMs: o.stallTimeoutMs as number,
         publishBatch: o.publishBatch as number,
+        popBudget: o.popBudget as number,
         pollBackoff: o.pollBackoff as number,
         spinUs: o.spinUs as number,
         check: o.check as boolean,
@@ -137,7 +139,7 @@ Example: vqlab run --order partial --fault-rate 0.01 --fault-latency-us 50 --jso
 const RUN_HELP_GROUPS: [string, string[]][] = [
   ['Queue and features:', ['--ring', '--order', '--queue-size', '--event-idx', '--indirect', '--device-features']],
   ['Workload:', ['--buffers', '--segments', '--segment-bytes', '--fault-rate', '--fault-latency-us', '--seed', '--bug']],
-  ['Notification and pacing:', ['--notify', '--publish-batch', '--poll-backoff', '--spin-us']],
+  ['Notification and pacing:', ['--notify', '--publish-batch', '--pop-budget', '--poll-backoff', '--spin-us']],
   ['Your own driver or device:', ['--device', '--driver']],
   ['Checking and limits:', ['--no-check', '--checker-nice', '--no-verify-data', '--timeout-s', '--stall-timeout-ms']],
   ['Output and replay:', ['--json', '--quiet', '--progress-s', '--soak', '--trace-out', '--trace-max-events', '--from']],
@@ -175,8 +177,12 @@ export function formatRun(r: RunResult & { soak?: SoakSummary }): string {
     ['ring / order', `${r.ring} / ${r.order}   notify ${r.notify}   queue ${r.queue_size}`],
     ['features', `${r.features.join(' ')}${notOffered(r).length ? `  (asked for but not offered: ${notOffered(r).join(' ')})` : ''}`],
     ['buffers', `${r.buffers} of ${r.requested_buffers}`],
-    ['throughput', `${(r.buffers_per_s / 1e6).toFixed(3)} M buffers/s in ${r.elapsed_ms.toFixed(1)} ms; second half (warmed up) ${(r.steady_buffers_per_s / 1e6).toFixed(3)} M/s`],
-    ...(r.progress_buffers_per_s.length > 1 ? [['warm-up', `M buffers/s per sixteenth of the run: ${r.progress_buffers_per_s.map((x) => (x / 1e6).toFixed(1)).join(' ')}`]] : []),
+    // The headline is the steady rate (the run's second half); start-up and JIT warm-up get a line of their own.
+    ...(r.warmup_buffers_per_s !== null && r.first_reclaim_ms !== null
+      ? [['throughput', `${(r.steady_buffers_per_s / 1e6).toFixed(3)} M buffers/s steady (the run's second half)`],
+        ['warm-up', `${(r.warmup_buffers_per_s / 1e6).toFixed(3)} M buffers/s over the first half, after ${r.first_reclaim_ms.toFixed(1)} ms to the first buffer; whole run ${(r.buffers_per_s / 1e6).toFixed(3)} M/s in ${r.elapsed_ms.toFixed(1)} ms`]]
+      : [['throughput', `${(r.buffers_per_s / 1e6).toFixed(3)} M buffers/s over the whole run, ${r.elapsed_ms.toFixed(1)} ms (no steady-state marks: a module's driver, or an unfinished run)`]]),
+    ...(r.progress_buffers_per_s.length > 1 ? [['warm-up curve', `M buffers/s per sixteenth of the run: ${r.progress_buffers_per_s.map((x) => (x / 1e6).toFixed(1)).join(' ')}`]] : []),
     ['latency µs', `p50 ${r.latency_us.p50}   p99 ${r.latency_us.p99}   max ${r.latency_us.max}`],
     ['used entries', `${r.used_entries} (${r.used_entries_per_buffer} per buffer; ${r.batched_entries} batches covering ${r.buffers_in_batches} buffers; ${r.flushes} FLUSH)`],
     ['faults', `${r.faults} (device stalled ${r.stall_ms} ms; at most ${r.max_faults_pending} pending)`],

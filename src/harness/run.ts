@@ -81,6 +81,14 @@ export interface RunResult {
    * run), buffers/s, in run order: the warm-up curve. Empty when the side is a user's module.
    */
   progress_buffers_per_s: number[];
+  /**
+   * The warm-up, apart from the steady rate: throughput over the run's first half (from the first
+   * reclaim to the mark at half the run, JIT tiering included) and the time from the driver's
+   * start to its first reclaim (worker start-up, queue set-up, the first round trip). Null when
+   * the side is a user's module (no progress marks) or the run did not complete.
+   */
+  warmup_buffers_per_s: number | null;
+  first_reclaim_ms: number | null;
   latency_us: { p50: number; p99: number; max: number };
   check: boolean;
   violations: (Violation & { seed: number })[];
@@ -409,6 +417,7 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
     buffers_per_s: elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0,
     steady_buffers_per_s: dm?.steady && dm.steady.ms > 0 ? Math.round((dm.steady.buffers * 1000) / dm.steady.ms) : (elapsed > 0 ? Math.round((reclaimed * 1000) / elapsed) : 0),
     progress_buffers_per_s: progressRates(dm?.progress ?? []),
+    ...warmupOf(dm?.progress ?? [], dm?.steady ? dm.elapsedMs : null),
     latency_us: {
       // Quantiles to the buckets' precision (two significant digits); the maximum is kept exactly (ns).
       p50: Histogram.quantileUs(hist, histTotal, 0.5),
@@ -427,6 +436,20 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
     seed: cfg.seed,
     failure,
     config: cfg,
+  };
+}
+
+/** The first half's rate and the time to the first reclaim, from the driver's progress marks. */
+function warmupOf(marks: { reclaimed: number; ms: number }[], driverElapsedMs: number | null): { warmup_buffers_per_s: number | null; first_reclaim_ms: number | null } {
+  if (marks.length < 2 || driverElapsedMs === null) return { warmup_buffers_per_s: null, first_reclaim_ms: null };
+  const total = marks[marks.length - 1].reclaimed;
+  const h = marks.findIndex((m) => m.reclaimed * 2 >= total);
+  const first = marks[0], half = marks[h];
+  const ms = half.ms - first.ms;
+  return {
+    warmup_buffers_per_s: ms > 0 ? Math.round(((half.reclaimed - first.reclaimed) * 1000) / ms) : null,
+    // The last mark is the last reclaim, just before the driver returns: the rest of its time is before the first.
+    first_reclaim_ms: round(Math.max(0, driverElapsedMs - (marks[marks.length - 1].ms - first.ms)), 1),
   };
 }
 

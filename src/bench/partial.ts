@@ -1,0 +1,276 @@
+/**
+ * `vqlab bench --question partial`: where does VIRTIO_F_PARTIAL_ORDER pay? For every group of
+ * settings (ring × queue size × batch budget × fault rate × fault latency) the three orderings run
+ * with the same seeds, back to back (paired repeats; the order within a pass alternates so that a
+ * drifting machine favours none of them), and each group gets
+ *   - PARTIAL_ORDER's throughput ÷ max(IN_ORDER, none) and its p99 latency ÷ min(IN_ORDER, none),
+ *     each a geometric mean over the paired repeats with a 95 % confidence interval;
+ *   - the used entries each ordering writes per buffer and the interrupts per 1000 buffers (what
+ *     a device and its driver pay, whatever a JavaScript harness's speed);
+ *   - a verdict: PARTIAL_ORDER wins (interval above 1), stops paying (interval below 0.95), or is
+ *     at par (neither).
+ * Timed runs go without the live checker; a checked run of each cell (same configuration and seed)
+ * gives the conformance verdict and, for the groups that decide the answer, the checked figures
+ * side by side.
+ *
+ * The report is snake_case throughout (it is written as it is held).
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
+import { runThreaded, type RunResult } from '../harness/run.js';
+import type { OrderMode, RingKind } from '../spec/features.js';
+import type { NotifyMode } from '../memory/doorbell.js';
+import { commandOf } from './matrix.js';
+
+export interface PartialPlan {
+  rings: RingKind[];
+  fault_rates: number[];
+  fault_latencies_us: number[];
+  queue_sizes: number[];
+  /** Batch budgets: the driver's publish batch and the device's pop budget, set alike. */
+  budgets: number[];
+  notify: NotifyMode[];
+  /** Buffers per run at most; fewer where IN_ORDER's stalls would make a run long (see stall_budget_s). */
+  buffers: number;
+  /** Buffers per run at least. */
+  min_buffers: number;
+  /**
+   * A group's runs have buffers = stall_budget_s ÷ (fault rate × fault latency) (clamped): IN_ORDER
+   * stalls the queue for about every fault, so this bounds its run to about this many seconds.
+   */
+  stall_budget_s: number;
+  repeat: number;
+  checked_repeat: number;
+  seed: number;
+}
+
+/**
+ * The map: 2 rings × 2 queue sizes × 2 budgets × (no faults + 4 fault rates × 4 latencies) × 3
+ * orderings, 3 timed repeats and 1 checked run per cell, in wait mode (the mode in which a device
+ * interrupts, so interrupts per 1000 buffers mean something): about ten minutes on 2 vCPUs.
+ */
+export const PARTIAL_PLAN: PartialPlan = {
+  rings: ['split', 'packed'], fault_rates: [0, 0.001, 0.01, 0.03, 0.1], fault_latencies_us: [1, 10, 100, 500],
+  queue_sizes: [64, 256], budgets: [16, 64], notify: ['wait'], buffers: 200_000, min_buffers: 20_000, stall_budget_s: 0.25,
+  repeat: 3, checked_repeat: 1, seed: 1,
+};
+
+/** A smoke-sized map (seconds): both rings, two fault rates and latencies, one queue size and budget. */
+export const PARTIAL_QUICK_PLAN: PartialPlan = {
+  rings: ['split', 'packed'], fault_rates: [0, 0.05], fault_latencies_us: [10, 100],
+  queue_sizes: [64], budgets: [64], notify: ['wait'], buffers: 20_000, min_buffers: 5_000, stall_budget_s: 0.05,
+  repeat: 2, checked_repeat: 1, seed: 1,
+};
+
+const ORDERS: OrderMode[] = ['partial', 'in-order', 'none'];
+
+export interface OrderCell {
+  order: OrderMode;
+  command: string;
+  checked_command: string;
+  /** Timed runs (no live checker), in repeat order. */
+  buffers_per_s: number[];
+  p99_us: number[];
+  used_entries_per_buffer: number;
+  interrupts_per_1000: number;
+  kicks_per_1000: number;
+  stall_ms: number;
+  /** Checked runs: same configuration and seeds, live checker on. */
+  checked: { buffers_per_s: number[]; p99_us: number[]; violations: number; failures: number };
+  /** Violations and failed runs in the timed runs (data checks, lost or corrupted buffers). */
+  violations: number;
+  failures: number;
+}
+
+/** A ratio over paired repeats: geometric mean and 95 % interval (null with one repeat). */
+export interface RatioCI { mean: number; lo: number | null; hi: number | null; per_repeat: number[] }
+
+export type Verdict = 'wins' | 'par' | 'stops paying';
+
+export interface PartialGroup {
+  ring: RingKind; queue_size: number; budget: number; notify: NotifyMode;
+  fault_rate: number; fault_latency_us: number;
+  buffers: number;
+  cells: OrderCell[];
+  /** PARTIAL_ORDER ÷ max(IN_ORDER, none), timed runs. */
+  throughput_ratio: RatioCI;
+  /** PARTIAL_ORDER's p99 ÷ min(IN_ORDER's, none's), timed runs (below 1: PARTIAL_ORDER's tail is shorter). */
+  p99_ratio: RatioCI;
+  /** The throughput ratio from the checked runs (the live checker's share included). */
+  checked_throughput_ratio: RatioCI | null;
+  verdict: Verdict;
+  checked_verdict: Verdict | null;
+}
+
+export interface PartialReport {
+  format?: string;
+  question: 'partial';
+  command: string;
+  commit: string | null;
+  machine: { cpus: number; model: string; node: string; platform: string };
+  load_average: { start: number[]; end: number[] };
+  plan: PartialPlan;
+  timing: 'unchecked';
+  throughput_basis: 'second-half';
+  groups: PartialGroup[];
+  elapsed_ms: number;
+}
+
+/** Two-sided 95 % Student t quantiles by degrees of freedom (1..30; beyond: 1.96). */
+const T95 = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/**
+ * Geometric mean of paired ratios with a 95 % interval from Student's t on their logarithms
+ * (ratios multiply, so their logs are what averages). Null bounds with fewer than two repeats.
+ */
+export function ratioCI(per: number[]): RatioCI {
+  const ok = per.filter((x) => x > 0 && Number.isFinite(x));
+  if (ok.length === 0) return { mean: NaN, lo: null, hi: null, per_repeat: per };
+  const logs = ok.map(Math.log);
+  const n = logs.length;
+  const m = logs.reduce((a, x) => a + x, 0) / n;
+  const r4 = (x: number): number => Math.round(x * 10_000) / 10_000;
+  if (n < 2) return { mean: r4(Math.exp(m)), lo: null, hi: null, per_repeat: per.map(r4) };
+  const sd = Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1));
+  const half = (T95[n - 1] ?? 1.96) * sd / Math.sqrt(n);
+  return { mean: r4(Math.exp(m)), lo: r4(Math.exp(m - half)), hi: r4(Math.exp(m + half)), per_repeat: per.map(r4) };
+}
+
+/** Wins: the interval lies above 1; stops paying: it lies below 0.95; par otherwise (one repeat: the point). */
+export function verdictOf(r: RatioCI): Verdict {
+  const lo = r.lo ?? r.mean, hi = r.hi ?? r.mean;
+  if (lo > 1) return 'wins';
+  if (hi < 0.95) return 'stops paying';
+  return 'par';
+}
+
+/** Buffers per run for a group: IN_ORDER's stalls (≈ buffers × p × L) bounded by the plan's stall budget. */
+export function groupBuffers(plan: PartialPlan, p: number, latencyUs: number): number {
+  if (p === 0 || latencyUs === 0) return plan.buffers;
+  const n = plan.stall_budget_s / (p * latencyUs * 1e-6);
+  return Math.max(plan.min_buffers, Math.min(plan.buffers, Math.round(n / 1000) * 1000));
+}
+
+const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+
+/** The commit of the checkout vqlab runs from, when it is a git checkout (null otherwise). */
+export function commitOf(): string | null {
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return head ? `${head}${dirty ? '+changes' : ''}` : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function runPartial(plan: PartialPlan, onProgress: (done: number, total: number, what: string) => void = () => {}): Promise<PartialReport> {
+  const t0 = performance.now();
+  const load0 = loadavg().map((x) => Math.round(x * 100) / 100);
+  type G = { ring: RingKind; queue_size: number; budget: number; notify: NotifyMode; fault_rate: number; fault_latency_us: number; buffers: number };
+  const gs: G[] = [];
+  for (const ring of plan.rings) for (const queue_size of plan.queue_sizes) for (const budget of plan.budgets) for (const notify of plan.notify)
+    for (const fault_rate of plan.fault_rates) for (const fault_latency_us of plan.fault_latencies_us) {
+      if (fault_rate === 0 && fault_latency_us !== plan.fault_latencies_us[0]) continue; // latency is moot without faults
+      gs.push({ ring, queue_size, budget, notify, fault_rate, fault_latency_us, buffers: groupBuffers(plan, fault_rate, fault_latency_us) });
+    }
+  const cfgOf = (g: G, order: OrderMode, rep: number): RunConfig => ({
+    ...DEFAULT_CONFIG, ring: g.ring, order, queueSize: g.queue_size, publishBatch: g.budget, popBudget: g.budget, notify: g.notify,
+    faultRate: g.fault_rate, faultLatencyUs: g.fault_latency_us, buffers: g.buffers, seed: plan.seed + rep, timeoutS: 600,
+  });
+  const checkedRepeat = Math.min(plan.checked_repeat, plan.repeat);
+  const total = gs.length * ORDERS.length * (plan.repeat + checkedRepeat);
+  let done = 0;
+  const timed: RunResult[][][] = gs.map(() => ORDERS.map(() => []));
+  const checked: RunResult[][][] = gs.map(() => ORDERS.map(() => []));
+  const label = (g: G): string => `${g.ring} q=${g.queue_size} budget ${g.budget} p=${g.fault_rate} L=${g.fault_latency_us}µs`;
+  for (let rep = 0; rep < plan.repeat; rep++) {
+    for (const [gi, g] of gs.entries()) {
+      // The three orderings of a repeat run back to back with one seed; the order alternates by repeat.
+      const seq = rep % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+      for (const oi of seq) {
+        onProgress(done++, total, `${label(g)} ${ORDERS[oi]}`);
+        timed[gi][oi].push(await runThreaded({ ...cfgOf(g, ORDERS[oi], rep), check: false }));
+      }
+      if (rep < checkedRepeat) for (const oi of seq) {
+        onProgress(done++, total, `${label(g)} ${ORDERS[oi]}, checked`);
+        checked[gi][oi].push(await runThreaded({ ...cfgOf(g, ORDERS[oi], rep), check: true }));
+      }
+    }
+  }
+  onProgress(done, total, 'done');
+  const groups: PartialGroup[] = gs.map((g, gi) => {
+    const cells: OrderCell[] = ORDERS.map((order, oi) => {
+      const rs = timed[gi][oi], cs = checked[gi][oi];
+      const cfg = cfgOf(g, order, 0);
+      return {
+        order, command: commandOf({ ...cfg, check: false }), checked_command: commandOf(cfg),
+        buffers_per_s: rs.map((r) => r.steady_buffers_per_s), p99_us: rs.map((r) => r.latency_us.p99),
+        used_entries_per_buffer: med(rs.map((r) => r.used_entries_per_buffer)), interrupts_per_1000: med(rs.map((r) => r.interrupts_per_1000)),
+        kicks_per_1000: med(rs.map((r) => r.kicks_per_1000)), stall_ms: med(rs.map((r) => r.stall_ms)),
+        checked: { buffers_per_s: cs.map((r) => r.steady_buffers_per_s), p99_us: cs.map((r) => r.latency_us.p99), violations: cs.reduce((a, r) => a + r.violations.length, 0), failures: cs.filter((r) => r.failure !== null).length },
+        violations: rs.reduce((a, r) => a + r.violations.length + r.corrupted + r.lost, 0), failures: rs.filter((r) => r.failure !== null).length,
+      };
+    });
+    return { ...g, cells, ...ratiosOf(cells) };
+  });
+  return {
+    question: 'partial', command: ['vqlab', ...process.argv.slice(2)].join(' '), commit: commitOf(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` },
+    load_average: { start: load0, end: loadavg().map((x) => Math.round(x * 100) / 100) },
+    plan, timing: 'unchecked', throughput_basis: 'second-half', groups, elapsed_ms: Math.round(performance.now() - t0),
+  };
+}
+
+/** A group's ratios and verdicts from its three orderings' paired repeats. */
+export function ratiosOf(cells: OrderCell[]): Pick<PartialGroup, 'throughput_ratio' | 'p99_ratio' | 'checked_throughput_ratio' | 'verdict' | 'checked_verdict'> {
+  const [po, io, no] = ORDERS.map((o) => cells.find((c) => c.order === o)!);
+  const pairs = (a: number[], b: number[], c: number[], f: (p: number, x: number, y: number) => number): number[] =>
+    a.slice(0, Math.min(a.length, b.length, c.length)).map((p, k) => f(p, b[k], c[k]));
+  const throughput_ratio = ratioCI(pairs(po.buffers_per_s, io.buffers_per_s, no.buffers_per_s, (p, x, y) => p / Math.max(x, y)));
+  const p99_ratio = ratioCI(pairs(po.p99_us, io.p99_us, no.p99_us, (p, x, y) => p / Math.min(x, y)));
+  const cp = pairs(po.checked.buffers_per_s, io.checked.buffers_per_s, no.checked.buffers_per_s, (p, x, y) => p / Math.max(x, y));
+  const checked_throughput_ratio = cp.length > 0 ? ratioCI(cp) : null;
+  return { throughput_ratio, p99_ratio, checked_throughput_ratio, verdict: verdictOf(throughput_ratio), checked_verdict: checked_throughput_ratio ? verdictOf(checked_throughput_ratio) : null };
+}
+
+/** The panels of the map: one per ring × queue size × budget × notify mode, in plan order. */
+export function panelsOf(r: PartialReport): { key: string; groups: PartialGroup[] }[] {
+  const out = new Map<string, PartialGroup[]>();
+  for (const g of r.groups) {
+    const k = panelKey(g);
+    out.set(k, [...(out.get(k) ?? []), g]);
+  }
+  return [...out].map(([key, groups]) => ({ key, groups }));
+}
+export const panelKey = (g: PartialGroup): string => `${g.ring} q=${g.queue_size} budget ${g.budget}${g.notify === 'wait' ? '' : ` ${g.notify}`}`;
+
+/**
+ * Crossover lines of one panel: the cell edges between a group where PARTIAL_ORDER stops paying
+ * and one where it does not ('stops paying'), and between one where it wins and one where it does
+ * not ('starts winning'). Cells sit at (fault-rate index, latency index); the fault-rate-0 group
+ * spans every latency of its column.
+ */
+export interface Segment { line: 'stops paying' | 'starts winning'; x0: number; x1: number; y0: number; y1: number }
+export function crossovers(groups: PartialGroup[], rates: number[], lats: number[], pick: (g: PartialGroup) => Verdict = (g) => g.verdict): Segment[] {
+  const at = (xi: number, yi: number): Verdict | undefined => {
+    const p = rates[xi];
+    const g = groups.find((x) => x.fault_rate === p && (p === 0 || x.fault_latency_us === lats[yi]));
+    return g && pick(g);
+  };
+  const segs: Segment[] = [];
+  const edge = (a: Verdict | undefined, b: Verdict | undefined, s: Omit<Segment, 'line'>): void => {
+    if (a === undefined || b === undefined) return;
+    if ((a === 'stops paying') !== (b === 'stops paying')) segs.push({ line: 'stops paying', ...s });
+    if ((a === 'wins') !== (b === 'wins')) segs.push({ line: 'starts winning', ...s });
+  };
+  for (let xi = 0; xi < rates.length; xi++) for (let yi = 0; yi < lats.length; yi++) {
+    if (xi + 1 < rates.length) edge(at(xi, yi), at(xi + 1, yi), { x0: xi + 0.5, x1: xi + 0.5, y0: yi - 0.5, y1: yi + 0.5 });
+    if (yi + 1 < lats.length && rates[xi] !== 0) edge(at(xi, yi), at(xi, yi + 1), { x0: xi - 0.5, x1: xi + 0.5, y0: yi + 0.5, y1: yi + 0.5 });
+  }
+  return segs;
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crossovers, groupBuffers, PARTIAL_PLAN, ratioCI, ratiosOf, verdictOf, type OrderCell, type PartialGroup, type PartialReport } from '../src/bench/partial.js';
+import { decisivePartial, formatPartial, partialCharts, partialHtml, summaryText } from '../src/bench/partial-report.js';
+
+// The PARTIAL_ORDER map: its statistics and crossover lines on hand-made figures, its text and
+// heat maps from a hand-made report, and `vqlab bench --question partial --quick` end to end.
+// Structure only: no figure measured here is asserted (speed is never asserted in tests).
+const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+
+function cell(order: OrderCell['order'], bps: number[], p99: number[], checked = bps): OrderCell {
+  return {
+    order, command: 'vqlab run …', checked_command: 'vqlab run …', buffers_per_s: bps, p99_us: p99,
+    used_entries_per_buffer: order === 'none' ? 1 : 0.02, interrupts_per_1000: order === 'none' ? 3 : 1, kicks_per_1000: 0, stall_ms: 0,
+    checked: { buffers_per_s: checked, p99_us: p99, violations: 0, failures: 0 }, violations: 0, failures: 0,
+  };
+}
+/** A group whose PARTIAL_ORDER runs at `f` × the better of the other two in every repeat (checked: `fc` ×). */
+function group(ring: 'split' | 'packed', p: number, l: number, f: number, fc = f): PartialGroup {
+  const io = [4e6, 5e6, 6e6], no = [3e6, 5.5e6, 5e6];
+  const best = io.map((x, k) => Math.max(x, no[k]));
+  const cells = [cell('partial', best.map((b) => b * f), [50, 60, 70], best.map((b) => b * fc)), cell('in-order', io, [100, 100, 100]), cell('none', no, [80, 90, 100])];
+  return { ring, queue_size: 64, budget: 64, notify: 'wait', fault_rate: p, fault_latency_us: l, buffers: 1000, cells, ...ratiosOf(cells) };
+}
+function report(): PartialReport {
+  const groups: PartialGroup[] = [];
+  for (const ring of ['split', 'packed'] as const) {
+    groups.push(group(ring, 0, 10, 1));
+    // Wins at short faults, par in between, stops paying at long and frequent ones (checked: worse).
+    groups.push(group(ring, 0.01, 10, 1.3), group(ring, 0.01, 100, 1.0), group(ring, 0.1, 10, 0.97, 0.8), group(ring, 0.1, 100, 0.6));
+  }
+  return {
+    question: 'partial', command: 'vqlab bench --question partial --test', commit: 'abc1234', machine: { cpus: 2, model: 'Test CPU', node: 'v20.0.0', platform: 'linux x64' },
+    load_average: { start: [0.5, 0.4, 0.3], end: [0.6, 0.5, 0.4] },
+    plan: { ...PARTIAL_PLAN, rings: ['split', 'packed'], fault_rates: [0, 0.01, 0.1], fault_latencies_us: [10, 100], queue_sizes: [64], budgets: [64] },
+    timing: 'unchecked', throughput_basis: 'second-half', groups, elapsed_ms: 5000,
+  };
+}
+
+describe('PARTIAL_ORDER map: statistics', () => {
+  it('geometric mean of paired ratios with a Student-t interval on the logs', () => {
+    expect(ratioCI([2, 2, 2])).toMatchObject({ mean: 2, lo: 2, hi: 2 });
+    const r = ratioCI([1, 4]);
+    expect(r.mean).toBe(2);
+    // ln 4 / √2 spread, t(0.975, 1) = 12.706: the interval is wide with two repeats, and contains the mean.
+    expect(r.lo!).toBeLessThan(0.01);
+    expect(r.hi!).toBeGreaterThan(400);
+    expect(ratioCI([1.5])).toMatchObject({ mean: 1.5, lo: null, hi: null });
+    expect(verdictOf(ratioCI([1.2, 1.3, 1.25]))).toBe('wins');
+    expect(verdictOf(ratioCI([0.5, 0.6, 0.55]))).toBe('stops paying');
+    expect(verdictOf(ratioCI([0.9, 1.1, 1.0]))).toBe('par');
+    expect(verdictOf(ratioCI([0.96]))).toBe('par');
+  });
+  it('pairs PARTIAL_ORDER with the better of the others repeat by repeat (max throughput, min p99)', () => {
+    const g = group('split', 0.01, 10, 0.5);
+    expect(g.throughput_ratio.per_repeat).toEqual([0.5, 0.5, 0.5]);
+    // p99: 50 / min(100, 80), 60 / 90, 70 / 100
+    expect(g.p99_ratio.per_repeat).toEqual([0.625, 0.6667, 0.7]);
+    expect(g.verdict).toBe('stops paying');
+    expect(group('split', 0.01, 10, 0.97, 1.2).checked_verdict).toBe('wins');
+  });
+  it('bounds a group\'s buffers by IN_ORDER\'s expected stall time', () => {
+    const plan = { ...PARTIAL_PLAN, buffers: 200_000, min_buffers: 20_000, stall_budget_s: 0.25 };
+    expect(groupBuffers(plan, 0, 500)).toBe(200_000);
+    expect(groupBuffers(plan, 0.001, 10)).toBe(200_000);
+    expect(groupBuffers(plan, 0.01, 100)).toBe(200_000);
+    expect(groupBuffers(plan, 0.01, 500)).toBe(50_000);
+    expect(groupBuffers(plan, 0.1, 500)).toBe(20_000);
+  });
+  it('draws crossover lines on the edges between verdicts, the fault-free column spanning every latency', () => {
+    const r = report();
+    const split = r.groups.filter((g) => g.ring === 'split');
+    const segs = crossovers(split, [0, 0.01, 0.1], [10, 100]);
+    // Grid (x = rate index, y = latency index): x0 par (both rows); x1: wins (y0), par (y1); x2: par (y0), stops paying (y1).
+    expect(segs).toContainEqual({ line: 'starts winning', x0: 0.5, x1: 0.5, y0: -0.5, y1: 0.5 });
+    expect(segs).toContainEqual({ line: 'starts winning', x0: 1.5, x1: 1.5, y0: -0.5, y1: 0.5 });
+    expect(segs).toContainEqual({ line: 'starts winning', x0: 0.5, x1: 1.5, y0: 0.5, y1: 0.5 });
+    expect(segs).toContainEqual({ line: 'stops paying', x0: 1.5, x1: 1.5, y0: 0.5, y1: 1.5 });
+    expect(segs).toContainEqual({ line: 'stops paying', x0: 1.5, x1: 2.5, y0: 0.5, y1: 0.5 });
+    expect(segs).toHaveLength(5);
+  });
+});
+
+describe('PARTIAL_ORDER map: text and heat maps of a report', () => {
+  it('summary with figures, command, commit, machine and load; decisive groups checked and unchecked', () => {
+    const r = report();
+    const s = summaryText(r);
+    for (const x of ['vqlab bench --question partial --test', 'commit abc1234', '2 × Test CPU', 'load average 0.5', 'wins (interval above 1) in 2', 'stops paying (interval below 0.95) in 2',
+      'Wins at: p = 1 %, L = 10 µs (2 of 2)', 'Stops paying at: p = 10 %, L = 100 µs (2 of 2)', 'interrupts per 1000 buffers', 'verdict changes in 2 of 8 groups']) expect(s, x).toContain(x);
+    const dec = decisivePartial(r);
+    // wins ×2, stops paying ×2, and the two the checker turns (par → stops paying).
+    expect(dec).toHaveLength(6);
+    const t = formatPartial(r);
+    expect(t).toMatch(/split q=64 budget 64 p=0\.1 L=10µs\s+.*par\s+.*stops paying/);
+    expect(t).toContain('thr ratio [95% CI]');
+  });
+  it('renders both heat maps as SVG with cells, ratios and crossover lines, and one self-contained page', async () => {
+    const svgs = await partialCharts(report());
+    for (const k of ['throughput', 'p99'] as const) {
+      const s = svgs[k];
+      expect(s.startsWith('<svg')).toBe(true);
+      for (const label of ['split q=64', 'packed q=64', 'budget 64', 'fault rate', 'fault latency (µs)', '10 %', 'stops paying', 'starts winning']) expect(s, `${k}: ${label}`).toContain(label);
+      // The ratio is written in its cell: PARTIAL_ORDER at 1.3 × in throughput; its p99 at 50/80, 60/90, 70/100 of the better.
+      expect(s).toContain(k === 'throughput' ? '>1.30</text>' : '>0.66</text>');
+      // The crossover lines: 5 edges per panel, 2 panels.
+      expect((s.match(/crossover: (stops paying|starts winning)/g) ?? []).length).toBe(10);
+      expect(s).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
+    }
+    const html = await partialHtml(report());
+    expect(html).toMatch(/^<!doctype html>/);
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(html).toContain('commit abc1234');
+    expect(html).not.toMatch(/<script|<link/);
+  });
+});
+
+describe('vqlab bench --question partial (CLI)', () => {
+  it('--quick runs end to end: JSON report, table, summary, SVG and HTML; --from renders the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vqlab-partial-'));
+    try {
+      const out = join(dir, 'p.json');
+      const r = spawnSync('node', [bin, 'bench', '--question', 'partial', '--quick', '--buffers', '4000', '--quiet', '--out', out, '--chart', join(dir, 'p.svg'), '--chart', join(dir, 'p.html')], { encoding: 'utf8', timeout: 600_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('PARTIAL_ORDER against the better of IN_ORDER and no ordering feature');
+      expect(r.stdout).toMatch(/thr ratio \[95% CI\]/);
+      const rep = JSON.parse(readFileSync(out, 'utf8'));
+      expect(rep.format).toBe('vqlab-bench-partial');
+      expect(rep.timing).toBe('unchecked');
+      expect(rep.command).toMatch(/^vqlab bench --question partial --quick/);
+      // 2 rings × (no faults + 1 fault rate × 2 latencies), each with the three orderings.
+      expect(rep.groups).toHaveLength(6);
+      for (const g of rep.groups) {
+        expect(g.cells.map((c: OrderCell) => c.order)).toEqual(['partial', 'in-order', 'none']);
+        for (const c of g.cells) {
+          expect(c.buffers_per_s).toHaveLength(rep.plan.repeat);
+          expect(c.checked.buffers_per_s).toHaveLength(1);
+          expect(c.violations + c.failures + c.checked.violations + c.checked.failures).toBe(0);
+          expect(c.command).toMatch(/--no-check/);
+          expect(c.checked_command).not.toMatch(/--no-check/);
+          expect(c.command).toMatch(/--notify wait/);
+        }
+        expect(g.throughput_ratio.per_repeat).toHaveLength(rep.plan.repeat);
+        expect(['wins', 'par', 'stops paying']).toContain(g.verdict);
+      }
+      for (const k of ['throughput', 'p99']) expect(readFileSync(join(dir, `p-${k}.svg`), 'utf8')).toMatch(/^<svg/);
+      expect(readFileSync(join(dir, 'p.html'), 'utf8')).toMatch(/^<!doctype html>/);
+      const again = spawnSync('node', [bin, 'bench', '--question', 'partial', '--from', out], { encoding: 'utf8', timeout: 60_000 });
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toBe(r.stdout);
+      // A matrix report is not a map, and the map's options are refused elsewhere: exit 2 with a reason.
+      writeFileSync(join(dir, 'other.json'), JSON.stringify({ format: 'vqlab-bench', format_version: 1, cells: [] }));
+      for (const [args, msg] of [
+        [['--from', join(dir, 'other.json')], /vqlab-bench/],
+        [['--orders', 'none'], /--orders/],
+        [['--peer-messages', '5000'], /--peer-messages/],
+      ] as const) {
+        const bad = spawnSync('node', [bin, 'bench', '--question', 'partial', ...args], { encoding: 'utf8', timeout: 60_000 });
+        expect(bad.status, bad.stderr).toBe(2);
+        expect(bad.stderr).toMatch(msg);
+      }
+      const budgets = spawnSync('node', [bin, 'bench', '--budgets', '16'], { encoding: 'utf8', timeout: 60_000 });
+      expect(budgets.status).toBe(2);
+      expect(budgets.stderr).toMatch(/--question partial/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 620_000); // seconds on an idle machine; the bound only catches a hang
+});
