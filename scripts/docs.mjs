@@ -168,6 +168,14 @@ const REGIONS = {
     });
     return ['| bug | real threads (x86): runs that reported a violation |', '|---|---|', ...rows].join('\n');
   },
+  // docs/benchmarks.md: the PARTIAL_ORDER map's summary and decisive groups, rendered from the saved
+  // report (a timing measurement: the page quotes it with its command, commit and machine; the check
+  // renders it again from the same file, it never measures).
+  'partial-map': async () => {
+    const { summaryText, formatDecisivePartial } = await import(join(root, 'dist/src/bench/partial-report.js'));
+    const r = JSON.parse(readFileSync(join(root, 'docs/bench/partial.json'), 'utf8'));
+    return `${block('', summaryText(r))}\n\n${block('', formatDecisivePartial(r))}`;
+  },
   // docs/cli.md: how long a worker gets to stop before it is terminated (src/harness/run.ts).
   'stop-grace': async () => {
     const { STOP_GRACE_MS } = await import(join(root, 'dist/src/harness/run.js'));

@@ -89,12 +89,12 @@ describe('PARTIAL_ORDER map: text and heat maps of a report', () => {
     const r = report();
     const s = summaryText(r);
     for (const x of ['vqlab bench --question partial --test', 'commit abc1234', '2 × Test CPU', 'load average 0.5', 'wins (interval above 1) in 2', 'stops paying (interval below 0.95) in 2',
-      'Wins at: p = 1 %, L = 10 µs (2 of 2)', 'Stops paying at: p = 10 %, L = 100 µs (2 of 2)', 'interrupts per 1000 buffers', 'verdict changes in 2 of 8 groups']) expect(s, x).toContain(x);
+      'Wins at: p = 1 %, L = 10 µs (2 of 2)', 'Stops paying at: p = 10 %, L = 100 µs (2 of 2)', 'interrupts per 1000 buffers', '"PARTIAL_ORDER ≥ 0.95 × the better" turns in 2 of 8 groups', 'Absolute rates']) expect(s, x).toContain(x);
     const dec = decisivePartial(r);
-    // wins ×2, stops paying ×2, and the two the checker turns (par → stops paying).
+    // wins ×2, stops paying ×2, and the two the checker turns (0.97 × timed, 0.8 × checked).
     expect(dec).toHaveLength(6);
     const t = formatPartial(r);
-    expect(t).toMatch(/split q=64 budget 64 p=0\.1 L=10µs\s+.*par\s+.*stops paying/);
+    expect(t).toMatch(/split q=64 budget 64 p=0\.1 L=10µs\s+.*par\s+yes\s+.*0\.80 \[0\.80–0\.80\]\s+no$/m);
     expect(t).toContain('thr ratio [95% CI]');
   });
   it('renders both heat maps as SVG with cells, ratios and crossover lines, and one self-contained page', async () => {

@@ -51,23 +51,32 @@ export function formatPartial(r: PartialReport): string {
     table(rows, head) + '\n\n' + formatDecisivePartial(r) + '\n\n' + summaryText(r);
 }
 
-/** The groups that decide the answer (a verdict other than par, or one the checker changes), unchecked and checked side by side. */
+/**
+ * Whether the live checker turns the matrix's verdict (PARTIAL_ORDER ≥ 0.95 × the better of the
+ * others) for a group: the timed runs' ratio and the checked runs' on opposite sides of 0.95. Point
+ * figures both (a group has one checked run per cell by default, so no interval to compare).
+ */
+export const checkerTurns = (g: PartialGroup): boolean =>
+  g.checked_throughput_ratio !== null && (g.throughput_ratio.mean >= 0.95) !== (g.checked_throughput_ratio.mean >= 0.95);
+
+/** The groups that decide the answer (a verdict other than par, or one the checker turns), unchecked and checked side by side. */
 export function decisivePartial(r: PartialReport): PartialGroup[] {
-  return r.groups.filter((g) => g.fault_rate > 0 && (g.verdict !== 'par' || (g.checked_verdict !== null && g.checked_verdict !== g.verdict)));
+  return r.groups.filter((g) => g.fault_rate > 0 && (g.verdict !== 'par' || checkerTurns(g)));
 }
 
 export function formatDecisivePartial(r: PartialReport): string {
   const dec = decisivePartial(r);
-  if (dec.length === 0) return 'Decisive groups: none (PARTIAL_ORDER at par everywhere, checked and unchecked).';
+  if (dec.length === 0) return 'Decisive groups: none (PARTIAL_ORDER at par everywhere, and the checker turns no ≥ 0.95 verdict).';
+  const yes = (x: number | undefined): string => (x === undefined ? '-' : x >= 0.95 ? 'yes' : 'no');
   const rows = dec.map((g) => {
     const [po, io, no] = ['partial', 'in-order', 'none'].map((o) => cellOf(g, o));
     const bestU = Math.max(med(io.buffers_per_s), med(no.buffers_per_s));
     const bestC = Math.max(med(io.checked.buffers_per_s), med(no.checked.buffers_per_s));
-    return [`${panelKey(g)} p=${g.fault_rate} L=${g.fault_latency_us}µs`, M(med(po.buffers_per_s)), M(bestU), ciText(g.throughput_ratio), g.verdict,
-      M(med(po.checked.buffers_per_s)), M(bestC), ciText(g.checked_throughput_ratio), g.checked_verdict ?? '-'];
+    return [`${panelKey(g)} p=${g.fault_rate} L=${g.fault_latency_us}µs`, M(med(po.buffers_per_s)), M(bestU), ciText(g.throughput_ratio), g.verdict, yes(g.throughput_ratio.mean),
+      M(med(po.checked.buffers_per_s)), M(bestC), ciText(g.checked_throughput_ratio), yes(g.checked_throughput_ratio?.mean)];
   });
-  return `Decisive groups (PARTIAL_ORDER wins or stops paying, or the checker turns the verdict), M buffers/s, unchecked | checked:\n` +
-    table(rows, ['group', 'P', 'best of I, N', 'ratio', 'verdict', 'P checked', 'best checked', 'ratio checked', 'verdict checked']);
+  return `Decisive groups (PARTIAL_ORDER wins or stops paying, or the live checker turns "≥ 0.95 × the better"), M buffers/s, unchecked | checked:\n` +
+    table(rows, ['group', 'P', 'best of I, N', 'ratio [95% CI]', 'verdict', '≥ 0.95', 'P checked', 'best checked', 'ratio checked', '≥ 0.95 checked']);
 }
 
 /** (p, L) points, each with how many panels gave it a verdict, as "p = 1 %, L = 100 µs (4 of 8)". */
@@ -102,7 +111,8 @@ export function summaryText(r: PartialReport): string {
   const p99Long = faulty.filter((g) => (g.p99_ratio.lo ?? g.p99_ratio.mean) > 1).length;
   const used = (o: string, gs: PartialGroup[]): number[] => gs.map((g) => cellOf(g, o).used_entries_per_buffer);
   const irq = (o: string, gs: PartialGroup[]): number[] => gs.map((g) => cellOf(g, o).interrupts_per_1000);
-  const turned = faulty.filter((g) => g.checked_verdict !== null && g.checked_verdict !== g.verdict);
+  const turned = faulty.filter(checkerTurns);
+  const rate = (o: string, gs: PartialGroup[]): number[] => gs.map((g) => med(cellOf(g, o).buffers_per_s) / 1e6);
   const lines = [
     `PARTIAL_ORDER against the better of IN_ORDER and no ordering feature, measured with vqlab:`,
     `${provenance(r)}.`,
@@ -118,7 +128,9 @@ export function summaryText(r: PartialReport): string {
     `- p99 latency: shorter than the better of the other two (interval below 1) in ${p99Short} of ${faulty.length} groups, longer (interval above 1) in ${p99Long}.`,
     `- What a device pays, with faults: used entries per buffer PARTIAL_ORDER ${range(used('partial', faulty), 3)}, IN_ORDER ${range(used('in-order', faulty), 3)}, none ${range(used('none', faulty), 3)}; ` +
       `interrupts per 1000 buffers PARTIAL_ORDER ${range(irq('partial', faulty), 3)}, IN_ORDER ${range(irq('in-order', faulty), 3)}, none ${range(irq('none', faulty), 3)}.`,
-    `- With the live checker on, the verdict changes in ${turned.length} of ${faulty.length} groups${turned.length ? ` (${turned.slice(0, 4).map((g) => `${panelKey(g)} p = ${pct(g.fault_rate)}, L = ${g.fault_latency_us} µs: ${g.verdict} → ${g.checked_verdict}`).join('; ')}${turned.length > 4 ? '; …' : ''})` : ''}.`,
+    `- Absolute rates (medians of the timed runs, M buffers/s), with faults: PARTIAL_ORDER ${range(rate('partial', faulty))}, IN_ORDER ${range(rate('in-order', faulty))}, none ${range(rate('none', faulty))}.`,
+    `- With the live checker on (${r.plan.checked_repeat} checked run per cell), "PARTIAL_ORDER ≥ 0.95 × the better" turns in ${turned.length} of ${faulty.length} groups` +
+      `${turned.length ? ` (${turned.slice(0, 3).map((g) => `${panelKey(g)} p = ${pct(g.fault_rate)}, L = ${g.fault_latency_us} µs: ${f2(g.throughput_ratio.mean)} → ${f2(g.checked_throughput_ratio!.mean)}`).join('; ')}${turned.length > 3 ? '; …' : ''})` : ''}.`,
   ];
   return lines.join('\n');
 }

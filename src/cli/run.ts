@@ -18,7 +18,7 @@ export function runCommand(): Command {
     .option('--indirect', 'negotiate VIRTIO_F_INDIRECT_DESC (buffers of 2+ segments use a table)')
     .option('--device-features <list>', 'features the device offers: comma-separated names (IN_ORDER,PARTIAL_ORDER,EVENT_IDX,INDIRECT_DESC,RING_PACKED,VERSION_1) or all; negotiated = offered ∩ accepted', d.deviceFeatures)
     .option('--queue-size <n>', 'queue size (split: power of 2 up to 32768)', intArg('--queue-size', 1, 32768), d.queueSize)
-    .option('--buffers <n>', 'buffers to move through the queue', intArg('--buffers', 1, Number.MAX_SAFE_INTEGER), d.buffers)
+    .option('--buffers <n>', 'buffers to move through the queue', intArg('--buffers', 1, Number.MAX_SAFE_INTEGER), RUN_DEFAULT_BUFFERS)
     .option('--segments <n>', 'descriptors per buffer (1: one writable; n>1: 1 readable + n-1 writable)', intArg('--segments', 1, 1024), d.segments)
     .option('--segment-bytes <n>', 'bytes per segment', intArg('--segment-bytes', 1, 1 << 20), d.segmentBytes)
     .option('--fault-rate <p>', 'probability a buffer page-faults in the device', floatArg('--fault-rate', 0, 1), d.faultRate)
@@ -168,6 +168,15 @@ function fromArtifact(path: string, flags: RunConfig, cmd: Command): RunConfig {
 }
 
 const notOffered = (r: RunResult): string[] => r.accepted_features.filter((n) => !r.offered_features.includes(n));
+
+/**
+ * `vqlab run`'s default size (the library's DEFAULT_CONFIG keeps 200 000 for quick API runs): long
+ * enough that the summary's headline, the rate over the run's second half, is past JIT warm-up.
+ * The default run (split PARTIAL_ORDER, p = 0.01, L = 50 µs, queue 256, poll) measured 2.46 M/s
+ * over the second half of 200 000 buffers and 6.75 M/s over the second half of 2 000 000
+ * (docs/benchmarks.md, the full sweep's cell): a 100 000-buffer half is still warming up.
+ */
+export const RUN_DEFAULT_BUFFERS = 2_000_000;
 
 /** Runs of this many buffers or more are soak runs without --soak. */
 export const SOAK_AUTO_BUFFERS = 1e8;
