@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crossovers, groupBuffers, PARTIAL_PLAN, ratioCI, ratiosOf, verdictOf, type OrderCell, type PartialGroup, type PartialReport } from '../src/bench/partial.js';
+import { crossovers, failureNotes, groupBuffers, PARTIAL_PLAN, ratioCI, ratiosOf, verdictOf, type OrderCell, type PartialGroup, type PartialReport } from '../src/bench/partial.js';
 import { decisivePartial, formatPartial, partialCharts, partialHtml, summaryText } from '../src/bench/partial-report.js';
 
 // The PARTIAL_ORDER map: its statistics and crossover lines on hand-made figures, its text and
@@ -84,6 +84,20 @@ describe('PARTIAL_ORDER map: statistics', () => {
   });
 });
 
+describe('PARTIAL_ORDER map: failed runs are named, not only counted', () => {
+  it('notes each failed or violating run with its seed, kind, code and message; the table lists them', () => {
+    const ok = { seed: 1, failure: null, violations: [] };
+    const stall = { seed: 2, failure: { code: 'STALL', message: 'no progress for 5000 ms', side: 'driver', driver: {}, device: {}, queue: {} }, violations: [] };
+    const rule = { seed: 3, failure: null, violations: [{ rule: 'USED_FLUSH_WITH_HOLE', message: 'FLUSH over a hole', entry: 7, id: 2, seed: 3 }] };
+    expect(failureNotes([ok, stall, rule] as never, 'timed')).toEqual(['seed 2, timed: STALL: no progress for 5000 ms', 'seed 3, timed: USED_FLUSH_WITH_HOLE: FLUSH over a hole']);
+    expect(failureNotes([ok] as never, 'checked')).toEqual([]);
+    const r = report();
+    expect(formatPartial(r)).not.toContain('Runs that failed');
+    r.groups[1].cells[0] = { ...r.groups[1].cells[0], failures: 1, failure_notes: ['seed 2, timed: STALL: no progress for 5000 ms'] };
+    expect(formatPartial(r)).toContain('Runs that failed or broke a rule:\n  split q=64 budget 64 p=0.01 L=10µs partial, seed 2, timed: STALL: no progress for 5000 ms');
+  });
+});
+
 describe('PARTIAL_ORDER map: text and heat maps of a report', () => {
   it('summary with figures, command, commit, machine and load; decisive groups checked and unchecked', () => {
     const r = report();
@@ -137,7 +151,8 @@ describe('vqlab bench --question partial (CLI)', () => {
         for (const c of g.cells) {
           expect(c.buffers_per_s).toHaveLength(rep.plan.repeat);
           expect(c.checked.buffers_per_s).toHaveLength(1);
-          expect(c.violations + c.failures + c.checked.violations + c.checked.failures).toBe(0);
+          expect(c.violations + c.failures + c.checked.violations + c.checked.failures, c.failure_notes.join('; ')).toBe(0);
+          expect(c.failure_notes).toEqual([]);
           expect(c.command).toMatch(/--no-check/);
           expect(c.checked_command).not.toMatch(/--no-check/);
           expect(c.command).toMatch(/--notify wait/);

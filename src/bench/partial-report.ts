@@ -48,7 +48,13 @@ export function formatPartial(r: PartialReport): string {
     `${r.plan.repeat} paired repeats per group (3 orderings × seed + k, back to back), ${r.plan.checked_repeat} checked run(s) per cell; ` +
     `timed runs without the live checker, throughput over each run's second half\n` +
     `P = PARTIAL_ORDER, I = IN_ORDER, N = none; thr ratio = P ÷ max(I, N), p99 ratio = P ÷ min(I, N), geometric means over the repeats\n\n` +
-    table(rows, head) + '\n\n' + formatDecisivePartial(r) + '\n\n' + summaryText(r);
+    table(rows, head) + '\n\n' + failedText(r) + formatDecisivePartial(r) + '\n\n' + summaryText(r);
+}
+
+/** The failed or violating runs, named (their figures are not a measurement of a working queue). */
+function failedText(r: PartialReport): string {
+  const notes = r.groups.flatMap((g) => g.cells.flatMap((c) => (c.failure_notes ?? []).map((n) => `${panelKey(g)} p=${g.fault_rate} L=${g.fault_latency_us}µs ${c.order}, ${n}`)));
+  return notes.length ? `Runs that failed or broke a rule:\n${notes.map((n) => `  ${n}`).join('\n')}\n\n` : '';
 }
 
 /**

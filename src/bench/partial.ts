@@ -84,6 +84,8 @@ export interface OrderCell {
   /** Violations and failed runs in the timed runs (data checks, lost or corrupted buffers). */
   violations: number;
   failures: number;
+  /** What went wrong in each failed or violating run, timed or checked: "seed 1, timed: STALL: …" (absent in older reports). */
+  failure_notes?: string[];
 }
 
 /** A ratio over paired repeats: geometric mean and 95 % interval (null with one repeat). */
@@ -215,6 +217,7 @@ export async function runPartial(plan: PartialPlan, onProgress: (done: number, t
         kicks_per_1000: med(rs.map((r) => r.kicks_per_1000)), stall_ms: med(rs.map((r) => r.stall_ms)),
         checked: { buffers_per_s: cs.map((r) => r.steady_buffers_per_s), p99_us: cs.map((r) => r.latency_us.p99), violations: cs.reduce((a, r) => a + r.violations.length, 0), failures: cs.filter((r) => r.failure !== null).length },
         violations: rs.reduce((a, r) => a + r.violations.length + r.corrupted + r.lost, 0), failures: rs.filter((r) => r.failure !== null).length,
+        failure_notes: [...failureNotes(rs, 'timed'), ...failureNotes(cs, 'checked')],
       };
     });
     return { ...g, cells, ...ratiosOf(cells) };
@@ -225,6 +228,17 @@ export async function runPartial(plan: PartialPlan, onProgress: (done: number, t
     load_average: { start: load0, end: loadavg().map((x) => Math.round(x * 100) / 100) },
     plan, timing: 'unchecked', throughput_basis: 'second-half', groups, elapsed_ms: Math.round(performance.now() - t0),
   };
+}
+
+/** One note per run that failed or broke a rule: its seed, timed or checked, and the first error's code and message. */
+export function failureNotes(rs: Pick<RunResult, 'seed' | 'failure' | 'violations'>[], kind: 'timed' | 'checked'): string[] {
+  const out: string[] = [];
+  for (const r of rs) {
+    const v = r.violations[0];
+    if (r.failure) out.push(`seed ${r.seed}, ${kind}: ${r.failure.code}: ${r.failure.message.slice(0, 160)}`);
+    else if (v) out.push(`seed ${r.seed}, ${kind}: ${v.rule}: ${v.message.slice(0, 160)}`);
+  }
+  return out;
 }
 
 /** A group's ratios and verdicts from its three orderings' paired repeats. */
