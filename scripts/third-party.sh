@@ -15,7 +15,6 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${VQLAB_THIRD_PARTY_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vqlab-third-party}"
 TARBALL=/usr/src/linux-source-6.1.tar.xz
-TOP=linux-source-6.1
 FILES=(tools/virtio/ringtest/virtio_ring_0_9.c tools/virtio/ringtest/main.h include/uapi/linux/virtio_ring.h)
 skip() { echo "third-party: SKIPPED, $* (the tests that need these modules will skip)"; exit 0; }
 
@@ -34,16 +33,9 @@ if ! have_sources && { ! have_tools || [ ! -f "$TARBALL" ]; }; then
 fi
 have_tools || skip "clang and wasm-ld (lld) are not installed"
 
-if ! have_sources; then
-  [ -f "$TARBALL" ] || skip "$TARBALL is missing"
-  mkdir -p "$CACHE/src"
-  tmp=$(mktemp -d "$CACHE/extract.XXXXXX")
-  # Only the files named above leave the tarball.
-  tar -xJf "$TARBALL" -C "$tmp" "${FILES[@]/#/$TOP/}" || { rm -rf "$tmp"; echo "third-party: cannot extract from $TARBALL" >&2; exit 1; }
-  for f in "${FILES[@]}"; do mkdir -p "$CACHE/src/$(dirname "$f")"; mv "$tmp/$TOP/$f" "$CACHE/src/$f"; done
-  rm -rf "$tmp"
-  echo "third-party: extracted ${#FILES[@]} files from $TARBALL into $CACHE/src"
-fi
+. scripts/third-party/extract.sh
+extract_sources "$CACHE" "$TARBALL" ringtest "${FILES[@]}"
+case $? in 0) ;; 2) skip "$TARBALL is missing" ;; *) exit 1 ;; esac
 
 # The ring's directory first (virtio_ring_0_9.c includes "main.h"), then vqlab's freestanding
 # shims (stdlib.h, linux/types.h, ...), the uapi header's directory, and include/vqlab.h.

@@ -36,6 +36,7 @@ const SCRIPTS: Record<string, Smoke | UsedBy | CoveredBy> = {
   'qemu/vqhead.c': { usedBy: 'qemu/record.sh', as: 'the preload shim it builds' },
   'build-wasm.sh': { coveredBy: 'test/wasm-sides.test.ts' }, // rebuilds every committed .wasm and compares, when clang is installed
   'third-party.sh': { coveredBy: 'test/third-party.test.ts' }, // .ci/run runs it; the test runs what it built
+  'third-party/extract.sh': { usedBy: 'third-party.sh', as: 'the extraction step every third-party build shares' },
   'third-party/ringtest-glue.c': { usedBy: 'third-party.sh', as: 'its source' },
   'third-party/shim/assert.h': { usedBy: 'third-party.sh', as: 'a header shim' },
   'third-party/shim/stdio.h': { usedBy: 'third-party.sh', as: 'a header shim' },

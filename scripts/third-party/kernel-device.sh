@@ -11,7 +11,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 CACHE=$1
 TARBALL=$2
-TOP=linux-source-6.1
 OUT="$CACHE/vringh-device.wasm"
 # Exactly what vringh.c reaches through tools/virtio's headers (clang -MD lists them).
 FILES=(
@@ -40,18 +39,9 @@ FILES=(
   tools/virtio/uapi/linux/uio.h tools/virtio/uapi/linux/virtio_config.h
   tools/virtio/uapi/linux/virtio_ring.h tools/virtio/uapi/linux/virtio_types.h
 )
-missing=()
-for f in "${FILES[@]}"; do [ -f "$CACHE/src/$f" ] || missing+=("$f"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ -f "$TARBALL" ] || { echo "third-party: SKIPPED vringh, $TARBALL is missing"; exit 0; }
-  mkdir -p "$CACHE/src"
-  tmp=$(mktemp -d "$CACHE/extract.XXXXXX")
-  # Only the files named above leave the tarball.
-  tar -xJf "$TARBALL" -C "$tmp" "${missing[@]/#/$TOP/}" || { rm -rf "$tmp"; echo "third-party: cannot extract vringh's files from $TARBALL" >&2; exit 1; }
-  for f in "${missing[@]}"; do mkdir -p "$CACHE/src/$(dirname "$f")"; mv "$tmp/$TOP/$f" "$CACHE/src/$f"; done
-  rm -rf "$tmp"
-  echo "third-party: extracted ${#missing[@]} files for vringh from $TARBALL into $CACHE/src"
-fi
+. scripts/third-party/extract.sh
+extract_sources "$CACHE" "$TARBALL" vringh "${FILES[@]}"
+case $? in 0) ;; 2) echo "third-party: SKIPPED vringh, $TARBALL is missing"; exit 0 ;; *) exit 1 ;; esac
 
 SHIM=scripts/third-party/kernel
 GLUE=scripts/third-party/kernel/vringh-glue.c
@@ -65,6 +55,7 @@ for dep in "$GLUE" "$SHIM"/*.h "$SHIM"/*/*.h include/vqlab.h "$0"; do [ "$dep" -
 S="$CACHE/src"
 CFLAGS=(--target=wasm32 -O2 -nostdlib -ffreestanding -matomics -mbulk-memory -mmutable-globals
   -fno-strict-overflow -fno-strict-aliasing -fno-common -Dloff_t='long long'
+  -ffile-prefix-map="$S/"= -ffile-prefix-map="$CACHE/"=
   -include "$S/include/linux/kconfig.h"
   -I "$SHIM" -I "$S/tools/virtio" -I "$S/tools/include" -I "$S/include/uapi" -I include
   -Wall -Wno-pointer-sign -Wno-unused-function -Wno-unused-variable -Wno-gnu-variable-sized-type-not-at-end)

@@ -11,7 +11,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 CACHE=$1
 TARBALL=$2
-TOP=linux-source-6.1
 K=scripts/third-party/kernel
 # What virtio_ring.c includes, through tools/virtio's userspace headers and tools/include
 # (the list clang -MD gives for the build below, minus vqlab's own shims).
@@ -40,17 +39,9 @@ for h in bug build_bug compiler cpumask device dma-mapping export gfp hrtimer ir
   FILES+=("tools/virtio/linux/$h.h")
 done
 
-missing=()
-for f in "${FILES[@]}"; do [ -f "$CACHE/src/$f" ] || missing+=("$f"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ -f "$TARBALL" ] || { echo "third-party: kernel driver SKIPPED, $TARBALL is missing (the tests that need it will skip)"; exit 0; }
-  mkdir -p "$CACHE/src"
-  tmp=$(mktemp -d "$CACHE/extract.XXXXXX")
-  tar -xJf "$TARBALL" -C "$tmp" "${missing[@]/#/$TOP/}" || { rm -rf "$tmp"; echo "third-party: cannot extract the kernel driver's files from $TARBALL" >&2; exit 1; }
-  for f in "${missing[@]}"; do mkdir -p "$CACHE/src/$(dirname "$f")"; mv "$tmp/$TOP/$f" "$CACHE/src/$f"; done
-  rm -rf "$tmp"
-  echo "third-party: extracted ${#missing[@]} files of drivers/virtio/virtio_ring.c's build from $TARBALL"
-fi
+. scripts/third-party/extract.sh
+extract_sources "$CACHE" "$TARBALL" "drivers/virtio/virtio_ring.c" "${FILES[@]}"
+case $? in 0) ;; 2) echo "third-party: kernel driver SKIPPED, $TARBALL is missing (the tests that need it will skip)"; exit 0 ;; *) exit 1 ;; esac
 
 S="$CACHE/src"
 # vqlab's shims first (libc stand-ins, asm/*.h for wasm32, the spinlock), then tools/virtio's
