@@ -198,3 +198,64 @@ describe('UsedTracker against a reference model (fast-check)', () => {
     }), { numRuns: 500 });
   });
 });
+
+describe('UsedTracker: makeAvailableMany (the batch path) keeps every rule of makeAvailable', () => {
+  it('an id twice in one batch, an outstanding id, a batch past the window: the same errors, at the same buffer', () => {
+    const t = new UsedTracker(4, 8, 'in-order', false);
+    expect(codeOf(() => t.makeAvailableMany(new Uint16Array([0, 1, 0]), 0, 3, null, null, 16))).toBe('AVAIL_BAD_HEAD');
+    expect(t.inFlight).toBe(2);
+    expect(codeOf(() => t.makeAvailableMany(new Uint16Array([2, 1]), 0, 2, null, null, 16))).toBe('AVAIL_BAD_HEAD');
+    expect(t.inFlight).toBe(3);
+    expect(codeOf(() => t.makeAvailableMany(new Uint16Array([3, 4]), 0, 2, null, null, 16))).toBe('AVAIL_IDX_JUMP');
+    expect(t.inFlight).toBe(4);
+    expect(codeOf(() => t.makeAvailableMany(new Uint16Array([9]), 0, 1, null, null, 16))).toBe('AVAIL_BAD_HEAD');
+  });
+
+  it('capacities that differ from the common one are still each buffer\'s own (USED_BAD_LEN)', () => {
+    const t = new UsedTracker(8, 8, 'none', false);
+    t.makeAvailableMany(new Uint16Array([0, 1]), 0, 2, null, null, 16);
+    t.makeAvailableMany(new Uint16Array([2, 3]), 0, 2, null, new Uint32Array([16, 8]), 0);
+    expect(t.capacityOfId(1)).toBe(16);
+    expect(t.capacityOfId(3)).toBe(8);
+    expect(codeOf(() => t.onUsed(3, false, 9))).toBe('USED_BAD_LEN');
+    expect(t.onUsed(1, false, 16)).toBe(1);
+    expect(codeOf(() => t.onUsed(0, false, 17))).toBe('USED_BAD_LEN');
+    expect(t.onUsed(3, false, 8)).toBe(1);
+  });
+
+  it('a weight other than 1 mid-way keeps the weights of the buffers before it (batch weight)', () => {
+    const t = new UsedTracker(8, 8, 'in-order', false);
+    t.makeAvailableMany(new Uint16Array([0, 1, 2]), 0, 3, new Uint16Array([1, 1, 3]), null, 16);
+    expect([0, 1, 2].map((id) => t.weightOfId(id))).toEqual([1, 1, 3]);
+    expect(t.onUsed(2, false, 0)).toBe(3);
+    expect(t.weight).toBe(5);
+  });
+
+  it('fed as batches or buffer by buffer, two trackers agree on every answer (fast-check)', () => {
+    fc.assert(fc.property(
+      fc.constantFrom('none', 'in-order', 'partial'),
+      fc.array(fc.record({ ids: fc.array(fc.nat(9), { maxLength: 5 }), w: fc.array(fc.constantFrom(1, 1, 1, 2), { maxLength: 5 }), cap: fc.constantFrom(16, 16, 16, 8), use: fc.nat(9), len: fc.constantFrom(0, 8, 12, 16), flush: fc.boolean() }), { maxLength: 40 }),
+      (mode, steps) => {
+        const a = new UsedTracker(6, 8, mode, mode === 'partial');
+        const b = new UsedTracker(6, 8, mode, mode === 'partial');
+        for (const s of steps) {
+          const ids = new Uint16Array(s.ids);
+          const w = new Uint16Array(s.ids.map((_, i) => s.w[i] ?? 1));
+          const caps = new Uint32Array(s.ids.map((_, i) => (i === 0 ? s.cap : 16)));
+          const errA = codeOf(() => a.makeAvailableMany(ids, 0, ids.length, w, caps, 0));
+          const errB = codeOf(() => { for (let i = 0; i < ids.length; i++) b.makeAvailable(ids[i], w[i], caps[i]); });
+          expect(errA).toBe(errB);
+          expect([a.head, a.tail, a.inFlight, a.outstanding]).toEqual([b.head, b.tail, b.inFlight, b.outstanding]);
+          const ua = codeOf(() => a.onUsed(s.use, s.flush, s.len));
+          const ub = codeOf(() => b.onUsed(s.use, s.flush, s.len));
+          expect(ua).toBe(ub);
+          if (ua === 'none') expect([a.firstSeq, a.count, a.weight]).toEqual([b.firstSeq, b.count, b.weight]);
+          for (let id = 0; id < 8; id++) {
+            expect(a.isOutstanding(id)).toBe(b.isOutstanding(id));
+            if (a.isOutstanding(id)) expect([a.weightOfId(id), a.capacityOfId(id)]).toEqual([b.weightOfId(id), b.capacityOfId(id)]);
+          }
+        }
+      },
+    ), { numRuns: 400 });
+  });
+});

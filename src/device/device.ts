@@ -156,7 +156,8 @@ export class VirtioDevice implements Side {
       if (lone > 0) lone = ring.popLone(lone, this.sId, this.sAddr, this.sLen, this.sCount);
       if (lone > 0) {
         const end = this.sCount + lone;
-        for (let j = this.sCount; j < end; j++) this.sSeq[j] = tr.makeAvailable(this.sId[j], 1, this.sLen[j]);
+        const seq0 = tr.makeAvailableMany(this.sId, this.sCount, lone, null, this.sLen, 0);
+        for (let j = this.sCount; j < end; j++) this.sSeq[j] = (seq0 + j - this.sCount) >>> 0;
         faults.skip(lone);
         this.sCount = end;
         popped += lone;

@@ -93,7 +93,7 @@ export class VirtioDriver implements Side {
     const added = this.added;
     const n = room > 0 ? ring.addMany(room, cfg.readable, cfg.writable, added, this.addedWeight) : 0;
     if (n === 0) return this.reclaim();
-    const seq0 = tr.makeAvailableMany(added, this.addedWeight, n, capacity);
+    const seq0 = tr.makeAvailableMany(added, 0, n, this.addedWeight, null, capacity);
     if (fill) for (let i = 0; i < n; i++) this.fillReadable(added[i], (seq0 + i) >>> 0);
     // Avail events: one record per run of consecutive ids, ascending (both rings hand ids out
     // next-fit, src/ring/ids.ts) or descending (a driver with a LIFO pool of ids hands a reclaimed

@@ -45,6 +45,11 @@ export class UsedTracker {
    * seq is seq itself, a batch weighs its buffer count, and nothing per position is stored.
    */
   private unit = true;
+  /**
+   * Every buffer so far had this many writable bytes (-1: none yet, -2: they differed). While one
+   * capacity serves all (the usual fixed buffers), capacityOf is not written per buffer.
+   */
+  private capAll = -1;
 
   /** Lowest seq not yet completed (the flush point when lastFlush). */
   head = 0;
@@ -102,14 +107,15 @@ export class UsedTracker {
   /** Completed inside a batch without being named (a later entry naming it used out of order). */
   wasSkipped(id: number): boolean { return id < this.maxId && this.named[id] === 0 && !this.live(id); }
   idAtSeq(seq: number): number { return this.idAt[seq & this.mask]; }
-  weightOfId(id: number): number { return this.weightOf[id]; }
-  capacityOfId(id: number): number { return this.capacityOf[id]; }
+  weightOfId(id: number): number { return this.unit ? 1 : this.weightOf[id]; }
+  capacityOfId(id: number): number { return this.capAll >= 0 ? this.capAll : this.capacityOf[id]; }
 
   reset(): void {
     this.named.fill(1);
     this.doneAt.fill(0);
     this.head = this.tail = this.completedAhead = this.tailCum = 0;
     this.unit = true;
+    this.capAll = -1;
     this.lastFlush = true;
     this.entries = 0;
   }
@@ -123,10 +129,10 @@ export class UsedTracker {
     this.idAt[i] = id;
     this.seqOf[id] = seq;
     this.named[id] = 0;
-    this.weightOf[id] = weight;
-    this.capacityOf[id] = capacity;
+    if (capacity !== this.capAll) this.setCapacity(id, capacity);
     if (weight !== 1 && this.unit) this.leaveUnit();
     if (!this.unit) {
+      this.weightOf[id] = weight;
       this.cumBefore[i] = this.tailCum;
       this.tailCum = (this.tailCum + weight) >>> 0;
     }
@@ -135,12 +141,45 @@ export class UsedTracker {
   }
 
   /**
-   * makeAvailable for ids[0..n-1] with weights[0..n-1], all of `capacity` writable bytes, in that
-   * order (the driver's batch path); returns the first one's seq (the others follow it).
+   * makeAvailable for ids[at..at+n-1], in that order (the driver's batch, the device's run of
+   * popped chains); returns the first one's seq (the others follow it). Weights come from
+   * `weights` (null: 1 each), capacities from `caps` (null: `capacity` each). The rules and errors
+   * are makeAvailable's, buffer by buffer; while every weight is 1 and one capacity serves all,
+   * a buffer costs its checks and three stores (idAt, seqOf, named).
    */
-  makeAvailableMany(ids: Uint16Array, weights: Uint16Array, n: number, capacity: number): number {
+  makeAvailableMany(ids: Uint16Array, at: number, n: number, weights: Uint16Array | null, caps: Uint32Array | null, capacity: number): number {
     const first = this.tail;
-    for (let i = 0; i < n; i++) this.makeAvailable(ids[i], weights[i], capacity);
+    const mask = this.mask;
+    const maxId = this.maxId;
+    const window = this.window;
+    const idAt = this.idAt;
+    const seqOf = this.seqOf;
+    const named = this.named;
+    const head = this.head;
+    let tail = first;
+    for (let i = at, end = at + n; i < end; i++) {
+      const id = ids[i];
+      const w = weights === null ? 1 : weights[i];
+      const c = caps === null ? capacity : caps[i];
+      if (w !== 1 || !this.unit || c !== this.capAll) {
+        // Anything off the common case: the one-buffer path (it keeps the running sums).
+        this.tail = tail;
+        tail = (this.makeAvailable(id, w, c) + 1) >>> 0;
+        continue;
+      }
+      const inFlight = (tail - head) >>> 0;
+      const s = seqOf[id];
+      // live(id) against the local tail (an id twice in one batch is caught at its second place).
+      if (id >= maxId || inFlight >= window || (named[id] === 0 && ((s - head) >>> 0) < inFlight && idAt[s & mask] === id)) {
+        this.tail = tail;
+        throw this.availError(id);
+      }
+      idAt[tail & mask] = id;
+      seqOf[id] = tail;
+      named[id] = 0;
+      tail = (tail + 1) >>> 0;
+    }
+    this.tail = tail;
     return first;
   }
 
@@ -166,8 +205,8 @@ export class UsedTracker {
       const why = skipped ? 'was already completed by an earlier batch entry (buffers used out of order)' : 'is not outstanding';
       return new VqError(code, this.side, `used id ${id} ${why}`, { id, entry: this.entries });
     }
-    if (len > this.capacityOf[id] || len < 0) {
-      return new VqError('USED_BAD_LEN', this.side, `used len ${len} exceeds writable capacity ${this.capacityOf[id]} of id ${id}`, { id, len, entry: this.entries });
+    if (len > this.capacityOfId(id) || len < 0) {
+      return new VqError('USED_BAD_LEN', this.side, `used len ${len} exceeds writable capacity ${this.capacityOfId(id)} of id ${id}`, { id, len, entry: this.entries });
     }
     return new VqError('USED_FLUSH_WITHOUT_FEATURE', this.side, `FLUSH set on id ${id} but VIRTIO_F_PARTIAL_ORDER was not negotiated`, { id, entry: this.entries });
   }
@@ -178,9 +217,25 @@ export class UsedTracker {
       { id, entry: this.entries, holeAtSeq: this.head, holeId: this.idAt[this.head & this.mask] });
   }
 
-  /** The first weight other than 1: from now on keep the running sums (until then the sum before seq is seq). */
+  /**
+   * A capacity other than the one every buffer had so far (or the first buffer): from the second
+   * capacity seen on, each id's is stored (the outstanding ones get the old common value first).
+   */
+  private setCapacity(id: number, capacity: number): void {
+    if (this.capAll === -1) { this.capAll = capacity; return; }
+    if (this.capAll >= 0) {
+      for (let q = this.head; q !== this.tail; q = (q + 1) >>> 0) this.capacityOf[this.idAt[q & this.mask]] = this.capAll;
+      this.capAll = -2;
+    }
+    this.capacityOf[id] = capacity;
+  }
+
+  /** The first weight other than 1: from now on keep the running sums (until then the sum before seq is seq) and each id's weight. */
   private leaveUnit(): void {
-    for (let q = this.head; q !== this.tail; q = (q + 1) >>> 0) this.cumBefore[q & this.mask] = q;
+    for (let q = this.head; q !== this.tail; q = (q + 1) >>> 0) {
+      this.cumBefore[q & this.mask] = q;
+      this.weightOf[this.idAt[q & this.mask]] = 1;
+    }
     this.tailCum = this.tail;
     this.unit = false;
   }
@@ -206,7 +261,7 @@ export class UsedTracker {
     if (!(id >= 0 && id < this.maxId)) throw this.usedError(id, flush, len);
     const s = this.seqOf[id];
     if (this.named[id] !== 0 || ((s - this.head) >>> 0) >= ((this.tail - this.head) >>> 0) || this.idAt[s & this.mask] !== id ||
-      len > this.capacityOf[id] || len < 0 || (flush && !this.flushAllowed)) throw this.usedError(id, flush, len);
+      len > (this.capAll >= 0 ? this.capAll : this.capacityOf[id]) || len < 0 || (flush && !this.flushAllowed)) throw this.usedError(id, flush, len);
     const batchMode = this.mode === 'in-order' || (this.mode === 'partial' && flush && this.lastFlush);
     if (batchMode) {
       // Batch from the flush point (head) through id. Under IN_ORDER nothing ahead is ever done;
@@ -223,7 +278,7 @@ export class UsedTracker {
       this.count = n;
       this.batch = n > 1;
     } else {
-      const w = this.weightOf[id];
+      const w = this.unit ? 1 : this.weightOf[id];
       this.named[id] = 1;
       this.firstSeq = s;
       this.count = 1;
