@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AtomicsMemory } from '../src/memory/ops.js';
-import { checkPattern, fillPattern, fillPatterns, patternWord, SALT_IN, SALT_OUT } from '../src/device/payload.js';
+import { checkPattern, checkPatternAt, directWords, fillPattern, fillPatterns, patternWord, SALT_IN, SALT_OUT } from '../src/device/payload.js';
+import { SimWorld } from '../src/sim/memory.js';
 
 describe('data patterns', () => {
   it('fill then check round-trips at any alignment and length; another seq, salt or word offset does not match', () => {
@@ -17,15 +18,31 @@ describe('data patterns', () => {
       }
     }), { numRuns: 500 });
   });
-  it('fillPatterns writes byte for byte what fillPattern writes for each buffer, aligned or not', () => {
-    fc.assert(fc.property(fc.array(fc.record({ addr: fc.integer({ min: 0, max: 15 }), len: fc.integer({ min: 0, max: 40 }), seq: fc.nat() }), { minLength: 1, maxLength: 8 }), (bufs) => {
+  it('fillPatterns writes byte for byte what fillPattern writes for each buffer (seqs seq0, seq0+1, ...), aligned or not', () => {
+    fc.assert(fc.property(fc.array(fc.record({ addr: fc.integer({ min: 0, max: 15 }), len: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 8 }), fc.nat(), (bufs, seq0) => {
       const a = new AtomicsMemory(new SharedArrayBuffer(1024));
       const b = new AtomicsMemory(new SharedArrayBuffer(1024));
-      const addrs = new Float64Array(bufs.length), lens = new Uint32Array(bufs.length), seqs = new Uint32Array(bufs.length);
-      bufs.forEach((x, j) => { addrs[j] = 64 + 64 * j + x.addr; lens[j] = x.len; seqs[j] = x.seq; });
-      fillPatterns(a, addrs, lens, seqs, bufs.length, SALT_IN);
-      bufs.forEach((_, j) => fillPattern(b, addrs[j], lens[j], seqs[j], SALT_IN, 0));
+      const addrs = new Float64Array(bufs.length), lens = new Uint32Array(bufs.length);
+      bufs.forEach((x, j) => { addrs[j] = 64 + 64 * j + x.addr; lens[j] = x.len; });
+      fillPatterns(a, addrs, lens, seq0, bufs.length, SALT_IN);
+      bufs.forEach((_, j) => fillPattern(b, addrs[j], lens[j], (seq0 + j) >>> 0, SALT_IN, 0));
       expect(a.u8).toEqual(b.u8);
+    }), { numRuns: 300 });
+  });
+  it('checkPatternAt (the word view of real memory, or a modelled memory) answers as checkPattern, and finds any one byte changed', () => {
+    const real = new AtomicsMemory(new SharedArrayBuffer(1024));
+    const sim = new SimWorld(new ArrayBuffer(1024), 'sc').side();
+    expect(directWords(real)).toBe(real.i32);
+    expect(directWords(sim)).toBeNull();
+    fc.assert(fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 40 }), fc.nat(), fc.option(fc.nat(39)), (off, len, seq, flip) => {
+      for (const mem of [real, sim]) {
+        const addr = 128 + off;
+        fillPattern(mem, addr, len, seq, SALT_IN, 0);
+        if (flip !== null && flip < len) mem.st8(addr + flip, mem.ld8(addr + flip) ^ 0x10);
+        const want = checkPattern(mem, addr, len, seq, SALT_IN, 0);
+        expect(want).toBe(flip === null || flip >= len);
+        expect(checkPatternAt(directWords(mem), mem, addr, len, seq, SALT_IN)).toBe(want);
+      }
     }), { numRuns: 300 });
   });
   it('patterns of different buffers differ in their first word (seq → word is a bijection)', () => {

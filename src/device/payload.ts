@@ -5,7 +5,7 @@
  * independently (the available ring is FIFO), so a buffer used for the wrong id, written twice,
  * or reclaimed before it was written shows up as corrupted data.
  */
-import type { MemoryOps } from '../memory/ops.js';
+import { AtomicsMemory, type MemoryOps } from '../memory/ops.js';
 
 export const SALT_OUT = 0x6f757421; // driver → device
 export const SALT_IN = 0x696e2121;  // device → driver
@@ -39,18 +39,42 @@ export function fillPattern(mem: MemoryOps, addr: number, len: number, seq: numb
 }
 
 /**
- * fillPattern for n one-segment buffers at once (the device's fill pass over a round): buffer j is
- * [addrs[j], addrs[j]+lens[j]) with pattern seqs[j], from word 0. One call per round, the word loop
- * inline for the usual whole aligned words; anything else goes through fillPattern.
+ * Guest memory as plain words when it is the real shared memory (AtomicsMemory), else null: a
+ * modelled memory (the simulator's, the fuzzers' guards) must see every access through its
+ * MemoryOps. Data patterns are plain accesses either way (2.7.13: only the indexes and flags are
+ * ordered); the word view only spares the per-access call and byte-offset arithmetic.
  */
-export function fillPatterns(mem: MemoryOps, addrs: Float64Array, lens: Uint32Array, seqs: Uint32Array, n: number, salt: number): void {
+export function directWords(mem: MemoryOps): Int32Array | null {
+  return mem instanceof AtomicsMemory ? mem.i32 : null;
+}
+
+/**
+ * fillPattern for n one-segment buffers at once (the device's fill pass over a round): buffer j is
+ * [addrs[j], addrs[j]+lens[j]) with pattern seq0 + j (the staged buffers' seqs follow each other),
+ * from word 0. One call per round, the word loop inline on the word view for the usual whole
+ * aligned words; anything else goes through fillPattern.
+ */
+export function fillPatterns(mem: MemoryOps, addrs: Float64Array, lens: Uint32Array, seq0: number, n: number, salt: number): void {
+  const words = directWords(mem);
   for (let j = 0; j < n; j++) {
     const addr = addrs[j];
     const len = lens[j];
-    if (((addr | len) & 3) !== 0) { fillPattern(mem, addr, len, seqs[j], salt, 0); continue; }
-    let w = wordOf(seqs[j], 0, salt);
-    for (let a = addr, end = addr + len; a < end; a += 4, w = (w + K_WORD) | 0) mem.st32(a, w);
+    const seq = (seq0 + j) >>> 0;
+    if (((addr | len) & 3) !== 0 || words === null) { fillPattern(mem, addr, len, seq, salt, 0); continue; }
+    let w = wordOf(seq, 0, salt);
+    for (let i = addr >>> 2, end = i + (len >>> 2); i < end; i++, w = (w + K_WORD) | 0) words[i] = w;
   }
+}
+
+/**
+ * checkPattern from word 0, through `words` (directWords(mem)) when it is there and the segment is
+ * whole aligned words: the driver's per-buffer check on reclaim.
+ */
+export function checkPatternAt(words: Int32Array | null, mem: MemoryOps, addr: number, len: number, seq: number, salt: number): boolean {
+  if (words === null || ((addr | len) & 3) !== 0) return checkPattern(mem, addr, len, seq, salt, 0);
+  let w = wordOf(seq, 0, salt);
+  for (let i = addr >>> 2, end = i + (len >>> 2); i < end; i++, w = (w + K_WORD) | 0) if (words[i] !== w) return false;
+  return true;
 }
 
 /** True when [addr, addr+len) holds the pattern. */

@@ -9,7 +9,7 @@ import type { DriverRing } from '../ring/types.js';
 import type { MemoryOps } from '../memory/ops.js';
 import { DB_KICK, type Doorbell } from '../memory/doorbell.js';
 import { UsedTracker } from '../order/tracker.js';
-import { checkPattern, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
+import { checkPattern, checkPatternAt, directWords, fillPattern, SALT_IN, SALT_OUT, wordsOf } from '../device/payload.js';
 import { CTL_DRIVER_DONE, CTL_DRIVER_STATE, D_LOST_WAKEUPS, SideState, type Control } from '../harness/control.js';
 import { Histogram } from '../util/histogram.js';
 import { ProgressMarks } from '../util/marks.js';
@@ -35,6 +35,8 @@ export class VirtioDriver implements Side {
   private readonly availTime: Float64Array;
   private readonly added: Uint16Array;
   private readonly addedWeight: Uint16Array;
+  /** Guest memory as words for the data checks (null: a modelled memory, every access through mem). */
+  private readonly words: Int32Array | null;
   private made = 0;
   private reclaimed = 0;
   // Progress marks (buffers reclaimed, clock) from the first reclaim on and at each sixteenth of
@@ -57,6 +59,7 @@ export class VirtioDriver implements Side {
     this.availTime = new Float64Array(maxId);
     this.added = new Uint16Array(queueSize);
     this.addedWeight = new Uint16Array(queueSize);
+    this.words = directWords(mem);
     this.marks = new ProgressMarks(cfg.buffers);
   }
 
@@ -219,7 +222,7 @@ export class VirtioDriver implements Side {
     if (this.cfg.writable === 1) {
       // One writable segment (the common buffer): one pattern check.
       const n = len < 0 || len > bytes ? bytes : len;
-      if (n > 0 && !checkPattern(this.mem, this.ring.segmentAddr(id, this.cfg.readable), n, seq, SALT_IN, 0)) this.report.driverCorrupt(id, seq);
+      if (n > 0 && !checkPatternAt(this.words, this.mem, this.ring.segmentAddr(id, this.cfg.readable), n, seq, SALT_IN)) this.report.driverCorrupt(id, seq);
       return;
     }
     this.checkWritableChain(id, seq, len);

@@ -38,6 +38,8 @@ export class AtomicsMemory implements MemoryOps {
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly u32: Uint32Array;
+  /** The same words signed: the data patterns are int32 arithmetic (src/device/payload.ts). */
+  readonly i32: Int32Array;
   private readonly fence: Int32Array;
 
   /**
@@ -50,6 +52,7 @@ export class AtomicsMemory implements MemoryOps {
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.i32 = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
     this.fence = new Int32Array(fenceBuffer ?? new SharedArrayBuffer(4));
   }
 
