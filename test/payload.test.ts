@@ -51,3 +51,29 @@ describe('data patterns', () => {
     expect(seen.size).toBe(100_000);
   });
 });
+
+describe('the driver finds the device\'s pattern wrong in exactly the buffer changed (reclaim, real memory)', () => {
+  for (const order of ['none', 'in-order', 'partial'] as const) {
+    for (const segments of [1, 3]) {
+      it(`${order}, ${segments} segment(s): one flipped byte in the second buffer's writable bytes → one corruption, of its id`, async () => {
+        const { buildOneThread } = await import('./helpers/onethread.js');
+        const { Control, D_CORRUPTED } = await import('../src/harness/control.js');
+        const { driver, device, shared } = buildOneThread({ queueSize: 8, buffers: 64, faultRate: 0, order, segments, segmentBytes: 16, publishBatch: 8, popBudget: 8 });
+        const corrupt: number[] = [];
+        const report = (driver as unknown as { report: { driverCorrupt: (id: number, seq: number) => void } }).report;
+        const orig = report.driverCorrupt.bind(report);
+        report.driverCorrupt = (id: number, seq: number): void => { corrupt.push(id); orig(id, seq); };
+        driver.start(); device.start();
+        const n = driver.step();
+        expect(n).toBeGreaterThanOrEqual(2);
+        device.step();
+        // The last writable segment of the second buffer made available (the only one with one segment).
+        const id = driver.tracker.idAtSeq(1);
+        new Uint8Array(shared.guest)[driver.ring.segmentAddr(id, segments - 1) + 5] ^= 0x40;
+        expect(driver.reclaim()).toBe(n);
+        expect(corrupt).toEqual([id]);
+        expect(new Control(shared.control).driver[D_CORRUPTED]).toBe(1);
+      });
+    }
+  }
+});

@@ -100,14 +100,19 @@ export class VirtioDriver implements Side {
     if (fill) for (let i = 0; i < n; i++) this.fillReadable(added[i], (seq0 + i) >>> 0);
     // Avail events: one record per run of consecutive ids, ascending (both rings hand ids out
     // next-fit, src/ring/ids.ts) or descending (a driver with a LIFO pool of ids hands a reclaimed
-    // batch out backwards).
+    // batch out backwards). The same pass stamps each buffer with the round's time (latency).
+    const t = this.clock();
+    const availTime = this.availTime;
     let runId = added[0];
     let runN = 1;
     let runStep = 1;
+    availTime[runId] = t;
     for (let i = 1; i < n; i++) {
       const id = added[i];
-      if (runN === 1 && (id === runId + 1 || id === runId - 1)) { runStep = id - runId; runN = 2; }
-      else if (runN > 1 && id === runId + runStep * runN && runN < EV_AVAIL_RUN_MAX) runN++;
+      availTime[id] = t;
+      // The usual case first: the run goes on (a second id one below the first turns it descending).
+      if (id === runId + runStep * runN && runN < EV_AVAIL_RUN_MAX) runN++;
+      else if (runN === 1 && id === runId - 1) { runStep = -1; runN = 2; }
       else {
         this.report.availRun(runId, runN, capacity, runStep);
         runId = id;
@@ -117,8 +122,6 @@ export class VirtioDriver implements Side {
     }
     this.made += n;
     this.report.availRun(runId, runN, capacity, runStep);
-    const t = this.clock();
-    for (let i = 0; i < n; i++) this.availTime[added[i]] = t;
     // Events first: the checker must never see a used entry before the avail it refers to.
     this.report.availPublish(this.made);
     ring.publish();
@@ -144,6 +147,15 @@ export class VirtioDriver implements Side {
     // one histogram update per run of them, across entries (a run of single entries too).
     let runAt = -1;
     let runN = 0;
+    // The common buffer (one writable segment, nothing readable) is checked inline: its segment is
+    // at seg0 + id * stride (the buffer pool's layout, src/memory/guest.ts), and the word view
+    // spares a call per word. Everything else goes through checkWritable.
+    const cfg = this.cfg;
+    const lone = verify && cfg.readable === 0 && cfg.writable === 1;
+    const seg0 = ring.segmentAddr(0, 0);
+    const stride = ring.segmentAddr(1, 0) - seg0;
+    const bytes = cfg.segmentBytes;
+    const words = this.words;
     while (ring.pollUsed()) {
       ring.readUsed();
       const usedId = ring.usedId;
@@ -156,7 +168,10 @@ export class VirtioDriver implements Side {
         const seq = (first + i) >>> 0;
         const id = tr.idAtSeq(seq);
         // In a batch only the last buffer's len is reported; the others count as fully written.
-        if (verify) this.checkWritable(id, seq, id === usedId ? usedLen : -1);
+        if (lone) {
+          const len = id === usedId && usedLen < bytes ? usedLen : bytes;
+          if (len > 0 && !checkPatternAt(words, this.mem, seg0 + id * stride, len, seq, SALT_IN)) this.report.driverCorrupt(id, seq);
+        } else if (verify) this.checkWritable(id, seq, id === usedId ? usedLen : -1);
         const at = availTime[id];
         if (at !== runAt) {
           if (runN > 0) { latency.input[0] = (t - runAt) * 1e6; latency.recordInputN(runN); }
