@@ -169,8 +169,9 @@ export class UsedTracker {
       }
       const inFlight = (tail - head) >>> 0;
       const s = seqOf[id];
-      // live(id) against the local tail (an id twice in one batch is caught at its second place).
-      if (id >= maxId || inFlight >= window || (named[id] === 0 && ((s - head) >>> 0) < inFlight && idAt[s & mask] === id)) {
+      // live(id) against the local tail (an id twice in one batch is caught at its second place),
+      // its seq's place first: an id coming round again usually has its old seq behind head.
+      if (id >= maxId || inFlight >= window || (((s - head) >>> 0) < inFlight && idAt[s & mask] === id && named[id] === 0)) {
         this.tail = tail;
         throw this.availError(id);
       }
