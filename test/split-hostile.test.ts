@@ -95,6 +95,20 @@ describe('split device against a hostile driver: one case per descriptor rule', 
   });
 });
 
+describe('split device: the bulk pop of lone writable descriptors (popLone) stops where popChain would reject', () => {
+  it('an address whose high word is set (past 2^32) is not taken in bulk; popChain then names DESC_ADDR_OUT_OF_RANGE', () => {
+    for (const high of [1, 0x80000000]) {
+      const r = rig(true, 'in-order');
+      r.desc(0, r.buf, 16, VIRTQ_DESC_F_WRITE); r.desc(1, r.buf + 16 + high * 2 ** 32, 16, VIRTQ_DESC_F_WRITE); r.avail(0, 1);
+      expect(r.dev.pollAvail()).toBe(true);
+      const ids = new Uint16Array(4), addrs = new Float64Array(4), lens = new Uint32Array(4);
+      expect(r.dev.popLone(4, ids, addrs, lens, 0)).toBe(1);
+      expect([ids[0], addrs[0], lens[0]]).toEqual([0, r.buf, 16]);
+      expect(r.pop()).toBe('DESC_ADDR_OUT_OF_RANGE');
+    }
+  });
+});
+
 describe('split device: what the spec allows, and the IN_ORDER driver rules (2.7.5.2, 2.7.5.3)', () => {
   it('direct descriptors then one INDIRECT at the end of the chain are valid in a split ring (2.7.5.3.2)', () => {
     const r = rig(true, 'none');

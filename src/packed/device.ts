@@ -124,9 +124,12 @@ export class PackedDeviceRing implements DeviceRing {
       if (k > 0 && (flags & BITS) !== availBits(wrap)) break;
       // Exactly WRITE among the defined flags, none undefined: popChain's lone writable descriptor.
       if ((flags & ~BITS) !== VIRTQ_DESC_F_WRITE) break;
-      const addr = mem.ld64(d + PACKED_DESC_ADDR);
+      // ld64's two words (the same loads, in the same order), compared as integers: a high word
+      // other than 0 is past guest memory (below 2^30) whatever the low word says.
+      const addr = mem.ld32(d + PACKED_DESC_ADDR);
+      const high = mem.ld32(d + PACKED_DESC_ADDR + 4);
       const len = mem.ld32(d + PACKED_DESC_LEN);
-      if (!inDmaWindow(addr, len, dmaStart, size)) break;
+      if (high !== 0 || !inDmaWindow(addr, len, dmaStart, size)) break;
       ids[at + k] = mem.ld16(d + PACKED_DESC_ID);
       addrs[at + k] = addr;
       lens[at + k] = len;

@@ -115,9 +115,12 @@ export class SplitDeviceRing implements DeviceRing {
       if (head >= n) break;
       const d = descBase + head * SPLIT_DESC_SIZE;
       if ((mem.ld16(d + SPLIT_DESC_FLAGS) & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE)) !== VIRTQ_DESC_F_WRITE) break;
-      const addr = mem.ld64(d + SPLIT_DESC_ADDR);
+      // ld64's two words (the same loads, in the same order), compared as integers: a high word
+      // other than 0 is past guest memory (below 2^30) whatever the low word says.
+      const addr = mem.ld32(d + SPLIT_DESC_ADDR);
+      const high = mem.ld32(d + SPLIT_DESC_ADDR + 4);
       const len = mem.ld32(d + SPLIT_DESC_LEN);
-      if (!inDmaWindow(addr, len, dmaStart, size)) break;
+      if (high !== 0 || !inDmaWindow(addr, len, dmaStart, size)) break;
       ids[at + k] = head;
       addrs[at + k] = addr;
       lens[at + k] = len;
