@@ -106,6 +106,15 @@ describe('worker failures in vqlab\'s own sides end the run within the bound, wi
   });
 });
 
+describe('lost wake-ups are the ring\'s, never the scheduler\'s', () => {
+  it('a device held up between its interrupt decision and the doorbell (longer than two wake timeouts) is not a lost wake-up', async () => {
+    const device = new URL('./fixtures/modules/late-interrupt-device.mjs', import.meta.url).pathname;
+    const r = await runThreaded({ ...DEFAULT_CONFIG, deviceModule: device, notify: 'wait', buffers: 2000, wakeTimeoutMs: 100, spinBeforeWait: 1, spinUs: 0, faultRate: 0, stallTimeoutMs: 20_000 });
+    expect(r.failure ?? r.violations[0] ?? null).toBeNull();
+    expect(r.lost_wakeups).toBe(0);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('an interrupted run whose checker cannot answer is still ABORTED (its missing summary is no second failure)', async () => {
     const ac = new AbortController();

@@ -9,6 +9,10 @@ export const CTL_DRIVER_DONE = 1; // driver → device: every buffer reclaimed, 
 export const CTL_DRIVER_STATE = 2;
 export const CTL_DEVICE_STATE = 3;
 export const CTL_GO = 4;          // main → both: start (so both sides start together)
+// Steps each side has finished (wrapping int32, plain stores by its owner): a sleeper that timed
+// out with work pending waits for its peer to finish a step, whose notification decision is then made.
+export const CTL_DRIVER_STEPS = 5;
+export const CTL_DEVICE_STEPS = 6;
 const CTL_WORDS = 16;
 
 export const enum SideState { Init = 0, Running = 1, Waiting = 2, Stalled = 3, Done = 4, Failed = 5 }

@@ -2,11 +2,13 @@
  * The loop every side runs in its worker thread — vqlab's own and a user's alike: step while there
  * is work; when idle, spin (poll mode) or sleep on the doorbell (wait mode) after enabling
  * notifications, a full barrier and a re-check (the side's prepareSleep). Every sleep has a timeout;
- * a sleep that times out with work pending and no notification is a lost wake-up (after a second
- * grace period, so a merely slow peer is not blamed). Nothing here waits forever.
+ * a sleep that times out with work pending is a lost wake-up only once the peer has finished a step
+ * since (or sleeps) and still no notification came, notifications enabled all along: a peer
+ * descheduled between publishing and its notification check (a loaded machine) is not blamed.
+ * Nothing here waits forever (the harness's stall bound ends a run whose peer never steps again).
  */
 import type { Side, SideContext } from './contract.js';
-import { CTL_DEVICE_STATE, CTL_DRIVER_STATE, D_SLEEPS, SideState, V_SLEEPS, type Control } from '../harness/control.js';
+import { CTL_DEVICE_STATE, CTL_DEVICE_STEPS, CTL_DRIVER_STATE, CTL_DRIVER_STEPS, D_SLEEPS, SideState, V_SLEEPS, type Control } from '../harness/control.js';
 
 let relaxSink = 0;
 
@@ -26,6 +28,11 @@ function relax(n: number): void {
 export function runSide(side: Side, ctx: SideContext, control: Control): void {
   const device = ctx.role === 'device';
   const stateWord = device ? CTL_DEVICE_STATE : CTL_DRIVER_STATE;
+  const stepsWord = device ? CTL_DEVICE_STEPS : CTL_DRIVER_STEPS;
+  const peerSteps = device ? CTL_DRIVER_STEPS : CTL_DEVICE_STEPS;
+  const peerState = device ? CTL_DRIVER_STATE : CTL_DEVICE_STATE;
+  const ctl = control.ctl;
+  let steps = 0;
   const waitOn = device ? ctx.DB_KICK : ctx.DB_IRQ;
   const sleepsIdx = device ? V_SLEEPS : D_SLEEPS;
   const db = ctx.doorbell;
@@ -45,7 +52,10 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
     // Tracing: each round's records carry the round's time. Stamped here, for every side alike (a
     // user's module need not know about it); written only before a round's first record.
     report.time();
-    if (side.step() !== 0) { idle = 0; continue; }
+    const n = side.step();
+    steps = (steps + 1) | 0;
+    ctl[stepsWord] = steps;
+    if (n !== 0) { idle = 0; continue; }
     if (side.finished) break;
     if (backoff > 0) relax(backoff);
     if (idle === 0 && spinMs > 0 && db.mode === 'wait') idleSince = ctx.clock();
@@ -68,12 +78,23 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
     control.setState(stateWord, SideState.Waiting);
     ctx.report.stats[sleepsIdx]++;
     ctx.report.publish();
-    const woke = db.wait(waitOn, seen, timeout);
+    let woke = db.wait(waitOn, seen, timeout);
+    let lost = false;
+    if (!woke && !boundByFault && !ctx.stopRequested() && side.hasWork()) {
+      // Work is there and no notification came. The peer may not have made its notification
+      // decision yet (descheduled between publishing and reading our flags): keep notifications
+      // enabled and wait until it has finished a step since, or sleeps, or is done.
+      const s0 = Atomics.load(ctl, peerSteps);
+      for (;;) {
+        if ((woke = db.wait(waitOn, seen, cfg.wakeTimeoutMs))) break;
+        if (ctx.stopRequested()) break;
+        const ps = Atomics.load(ctl, peerState); // asleep, done or failed: between steps (stalled-on-fault is within one)
+        if (Atomics.load(ctl, peerSteps) !== s0 || ps === SideState.Waiting || ps === SideState.Done || ps === SideState.Failed) { lost = true; break; }
+      }
+    }
     side.afterWake();
     control.setState(stateWord, SideState.Running);
-    if (!woke && !boundByFault && !ctx.stopRequested() && side.hasWork()) {
-      if (!db.wait(waitOn, seen, cfg.wakeTimeoutMs)) side.lostWakeup();
-    }
+    if (lost) side.lostWakeup();
   }
   side.finish();
   control.setState(stateWord, SideState.Done);
