@@ -83,14 +83,20 @@ export async function writeOutputs(r: BenchReport, o: BenchOptions, ran: boolean
 /** The report as `--json` prints it and `--out` writes it: format stamp, figures, targets. */
 const benchJson = (r: BenchReport): object => ({ ...formatStamp('vqlab-bench'), ...r, targets: targets(r) });
 
-function readReport(file: string): BenchReport {
-  let r: BenchReport;
+/** A saved report for --from: JSON of this format kind, or one line of usage error. */
+function readSaved(file: string, kind: 'vqlab-bench' | 'vqlab-bench-partial'): unknown {
+  let r: unknown;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    r = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UsageError(`--from ${file}: ${(e as Error).message}`);
   }
-  checkFormat(r, ['vqlab-bench'], `--from ${file}`);
+  checkFormat(r, [kind], `--from ${file}`);
+  return r;
+}
+
+function readReport(file: string): BenchReport {
+  const r = readSaved(file, 'vqlab-bench') as BenchReport;
   if (!r || !Array.isArray(r.cells) || !r.peers || !r.plan || !r.machine) throw new UsageError(`--from ${file}: not a vqlab bench report (--json / --out)`);
   // The plan and each cell's configuration are written in snake_case (older reports: camelCase).
   return { ...r, plan: fromJsonKeys(r.plan), cells: r.cells.map((c) => ({ ...c, config: fromJsonKeys(c.config) })) };
@@ -245,13 +251,7 @@ function partialPlanOf(o: BenchOptions): PartialPlan {
 }
 
 function readPartial(file: string): PartialReport {
-  let r: PartialReport;
-  try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as PartialReport;
-  } catch (e) {
-    throw new UsageError(`--from ${file}: ${(e as Error).message}`);
-  }
-  checkFormat(r, ['vqlab-bench-partial'], `--from ${file}`);
+  const r = readSaved(file, 'vqlab-bench-partial') as PartialReport;
   if (!r || r.question !== 'partial' || !Array.isArray(r.groups) || !r.plan || !r.machine) throw new UsageError(`--from ${file}: not a vqlab bench --question partial report`);
   return r;
 }
