@@ -92,6 +92,8 @@ export class EventLog {
   /** Published write index (records). */
   written(): number { return Atomics.load(this.hdr, HDR_WRITE); }
   readIndex(): number { return Atomics.load(this.hdr, HDR_READ); }
+  /** No room for the producer's next record as published (it is then waiting for the reader). */
+  isFull(): boolean { return ((this.written() - this.readIndex()) | 0) >= this.capacity - 1; }
   /** Records [read, upTo) have been consumed: release their space (and wake a producer waiting for it). */
   release(upTo: number): void {
     Atomics.store(this.hdr, HDR_READ, upTo);

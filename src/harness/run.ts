@@ -302,7 +302,7 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
       const sides = `driver ${control.state(CTL_DRIVER_STATE)}, device ${control.state(CTL_DEVICE_STATE)}`;
       // A full log means a side waits for the observer, not for the other side: the harness's
       // failure, never a verdict on the ring (STALL is the ring's: a lost kick or interrupt).
-      const full = [driverLog, deviceLog].filter((l) => l.written() - l.readIndex() >= l.capacity - 1).length;
+      const full = [driverLog, deviceLog].filter((l) => l.isFull()).length;
       harnessFailure = full > 0 && cfg.check
         ? { code: 'CHECKER_STALL', message: `the live checker consumed nothing for ${Math.round(now - lastBeatAt)} ms with ${full === 2 ? 'both event logs' : 'an event log'} full (${sides}): it hung, or was starved of CPU` }
         : { code: 'STALL', message: `no progress for ${Math.round(now - lastBeatAt)} ms (${sides})` };

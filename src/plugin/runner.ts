@@ -78,7 +78,7 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
     control.setState(stateWord, SideState.Waiting);
     ctx.report.stats[sleepsIdx]++;
     ctx.report.publish();
-    let woke = db.wait(waitOn, seen, timeout);
+    const woke = db.wait(waitOn, seen, timeout);
     let lost = false;
     if (!woke && !boundByFault && !ctx.stopRequested() && side.hasWork()) {
       // Work is there and no notification came. The peer may not have made its notification
@@ -86,7 +86,7 @@ export function runSide(side: Side, ctx: SideContext, control: Control): void {
       // enabled and wait until it has finished a step since, or sleeps, or is done.
       const s0 = Atomics.load(ctl, peerSteps);
       for (;;) {
-        if ((woke = db.wait(waitOn, seen, cfg.wakeTimeoutMs))) break;
+        if (db.wait(waitOn, seen, cfg.wakeTimeoutMs)) break; // notified, late
         if (ctx.stopRequested()) break;
         const ps = Atomics.load(ctl, peerState); // asleep, done or failed: between steps (stalled-on-fault is within one)
         if (Atomics.load(ctl, peerSteps) !== s0 || ps === SideState.Waiting || ps === SideState.Done || ps === SideState.Failed) { lost = true; break; }
