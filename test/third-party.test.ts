@@ -41,9 +41,9 @@ describe.skipIf(!sources)('Linux ringtest virtio_ring_0_9.c under vqlab\'s live 
   it('without EVENT_IDX it still suppresses notifications by the event indexes: in wait mode vqlab\'s side sleeps through work (LOST_WAKEUP), either way round', async () => {
     for (const [side, sleeper] of [[{ driverModule: driver }, 'device'], [{ deviceModule: device }, 'driver']] as const) {
       const r = await runThreaded({ ...base, eventIdx: false, notify: 'wait', wakeTimeoutMs: 50, ...side });
-      expect(r.ok).toBe(false);
+      expect(r.ok, `the run ended ${JSON.stringify(r.failure)}`).toBe(false);
       expect(r.features).not.toContain('VIRTIO_F_EVENT_IDX');
-      expect(r.violations[0].rule).toBe('LOST_WAKEUP');
+      expect(r.violations[0].rule, JSON.stringify(r.failure)).toBe('LOST_WAKEUP');
       expect(r.violations[0].message).toContain(`${sleeper} slept`);
     }
   });
