@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crossovers, failureNotes, groupBuffers, PARTIAL_PLAN, ratioCI, ratiosOf, verdictOf, type OrderCell, type PartialGroup, type PartialReport } from '../src/bench/partial.js';
+import { crossovers, failureNotes, PARTIAL_PLAN, ratioCI, ratiosOf, sizeCell, verdictOf, type OrderCell, type PartialGroup, type PartialReport } from '../src/bench/partial.js';
 import { decisivePartial, formatPartial, partialCharts, partialHtml, summaryText } from '../src/bench/partial-report.js';
 
 // The PARTIAL_ORDER map: its statistics and crossover lines on hand-made figures, its text and
@@ -62,13 +62,32 @@ describe('PARTIAL_ORDER map: statistics', () => {
     expect(g.verdict).toBe('stops paying');
     expect(group('split', 0.01, 10, 0.97, 1.2).checked_verdict).toBe('wins');
   });
-  it('bounds a group\'s buffers by IN_ORDER\'s expected stall time', () => {
-    const plan = { ...PARTIAL_PLAN, buffers: 200_000, min_buffers: 20_000, stall_budget_s: 0.25 };
-    expect(groupBuffers(plan, 0, 500)).toBe(200_000);
-    expect(groupBuffers(plan, 0.001, 10)).toBe(200_000);
-    expect(groupBuffers(plan, 0.01, 100)).toBe(200_000);
-    expect(groupBuffers(plan, 0.01, 500)).toBe(50_000);
-    expect(groupBuffers(plan, 0.1, 500)).toBe(20_000);
+  it('sizes each cell\'s runs by time: untimed runs grow until one lasts half the target and agrees with the one before', async () => {
+    const plan = { ...PARTIAL_PLAN, buffers: null, run_s: 0.3, min_buffers: 5_000, max_buffers: 20_000_000 };
+    // rate(n, k): the steady rate the k-th sizing run, of n buffers, shows; it lasts start + n / rate seconds.
+    const sized = async (rate: (n: number, k: number) => number, p = plan, start = 0.01): Promise<[number, number[]]> => {
+      const calls: number[] = [];
+      const n = await sizeCell(p, async (m) => {
+        const r = rate(m, calls.push(m) - 1);
+        return { rate: r, seconds: r > 0 ? start + m / r : start };
+      });
+      return [n, calls];
+    };
+    // A fast cell whose short runs understate its rate (start-up): 5k (0.015 s, × 20) → 100k (0.013 s, × 22.5)
+    // → 2.25M (0.085 s, × 3.53) → 7.94M (0.275 s, the rate of the run before): 0.3 s at 30 M/s.
+    expect(await sized((n) => (n < 100_000 ? 1e6 : 30e6))).toEqual([9_000_000, [5_000, 100_000, 2_250_000, 7_941_000]]);
+    // IN_ORDER stalled on long faults, 20 000 buffers/s: 5k (0.26 s) → 6k (agrees): 6 000 buffers.
+    expect(await sized(() => 20_000)).toEqual([6_000, [5_000, 6_000]]);
+    // A long run whose rate disagrees with the run before is not trusted: 10 M/s after 25, 20 after 10; 20 again settles it.
+    expect(await sized((n, k) => [1e6, 25e6, 10e6, 20e6][Math.min(k, 3)])).toEqual([6_000_000, [5_000, 100_000, 2_143_000, 3_000_000, 6_000_000]]);
+    // Slower than min_buffers per run_s: the floor.
+    expect(await sized(() => 1_000)).toEqual([5_000, [5_000, 5_000]]);
+    // Faster than the ceiling allows: max_buffers.
+    expect((await sized(() => 1e9))[0]).toBe(20_000_000);
+    // A sizing run that failed (rate 0): no estimate, the size it had.
+    expect(await sized(() => 0)).toEqual([5_000, [5_000]]);
+    // --buffers: one fixed size, no sizing runs.
+    expect(await sized(() => 30e6, { ...plan, buffers: 4_000 })).toEqual([4_000, []]);
   });
   it('draws crossover lines on the edges between verdicts, the fault-free column spanning every latency', () => {
     const r = report();
@@ -171,14 +190,19 @@ describe('vqlab bench --question partial (CLI)', () => {
         [['--from', join(dir, 'other.json')], /vqlab-bench/],
         [['--orders', 'none'], /--orders/],
         [['--peer-messages', '5000'], /--peer-messages/],
+        [['--run-s', '0.2', '--buffers', '5000'], /--run-s: runs are sized by time or by --buffers, not both/],
+        [['--run-s', '0'], /--run-s/],
+        [['--run-s', 'soon'], /--run-s/],
       ] as const) {
         const bad = spawnSync('node', [bin, 'bench', '--question', 'partial', ...args], { encoding: 'utf8', timeout: 60_000 });
         expect(bad.status, bad.stderr).toBe(2);
         expect(bad.stderr).toMatch(msg);
       }
-      const budgets = spawnSync('node', [bin, 'bench', '--budgets', '16'], { encoding: 'utf8', timeout: 60_000 });
-      expect(budgets.status).toBe(2);
-      expect(budgets.stderr).toMatch(/--question partial/);
+      for (const opt of [['--budgets', '16'], ['--run-s', '0.2']]) {
+        const matrix = spawnSync('node', [bin, 'bench', ...opt], { encoding: 'utf8', timeout: 60_000 });
+        expect(matrix.status, opt[0]).toBe(2);
+        expect(matrix.stderr).toMatch(/--question partial/);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

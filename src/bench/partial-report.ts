@@ -11,6 +11,8 @@ import { table } from '../cli/common.js';
 
 const ORDER_NAME: Record<string, string> = { partial: 'PARTIAL_ORDER', 'in-order': 'IN_ORDER', none: 'none' };
 const M = (x: number): string => (Number.isFinite(x) ? (x / 1e6).toFixed(2) : '-');
+/** A run's size, short: 4000 → 4k, 3 200 000 → 3.2M. */
+const K = (n: number | undefined): string => (n === undefined ? '-' : n >= 1e6 ? `${+(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n));
 const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
 /** Two decimals; an unbounded-looking interval end (few repeats, wide spread) in powers of ten. */
 const f2 = (x: number): string => (!Number.isFinite(x) ? '-' : x >= 1000 || (x > 0 && x < 0.01) ? x.toExponential(0) : x.toFixed(2));
@@ -34,7 +36,7 @@ export function formatPartial(r: PartialReport): string {
   const rows = r.groups.map((g) => {
     const [po, io, no] = ['partial', 'in-order', 'none'].map((o) => cellOf(g, o));
     return [
-      panelKey(g), g.fault_rate, g.fault_rate === 0 ? '-' : g.fault_latency_us, g.buffers,
+      panelKey(g), g.fault_rate, g.fault_rate === 0 ? '-' : g.fault_latency_us, `${K(po.buffers ?? g.buffers)} / ${K(io.buffers ?? g.buffers)} / ${K(no.buffers ?? g.buffers)}`,
       `${M(med(po.buffers_per_s))} / ${M(med(io.buffers_per_s))} / ${M(med(no.buffers_per_s))}`,
       ciText(g.throughput_ratio), ciText(g.p99_ratio),
       `${po.used_entries_per_buffer} / ${io.used_entries_per_buffer} / ${no.used_entries_per_buffer}`,
@@ -43,7 +45,7 @@ export function formatPartial(r: PartialReport): string {
       g.cells.reduce((a, c) => a + c.violations + c.checked.violations, 0),
     ];
   });
-  const head = ['settings', 'p', 'L µs', 'buffers', 'M buffers/s P / I / N', 'thr ratio [95% CI]', 'p99 ratio [95% CI]', 'used/buf P / I / N', 'irqs/1k P / I / N', 'verdict', 'checked ratio', 'viol'];
+  const head = ['settings', 'p', 'L µs', 'buffers P / I / N', 'M buffers/s P / I / N', 'thr ratio [95% CI]', 'p99 ratio [95% CI]', 'used/buf P / I / N', 'irqs/1k P / I / N', 'verdict', 'checked ratio', 'viol'];
   return `${provenance(r)}\n` +
     `${r.plan.repeat} paired repeats per group (3 orderings × seed + k, back to back), ${r.plan.checked_repeat} checked run(s) per cell; ` +
     `timed runs without the live checker, throughput over each run's second half\n` +
@@ -107,6 +109,16 @@ const range = (xs: number[], d = 2): string => {
   return lo === hi ? lo.toFixed(d) : `${lo.toFixed(d)}–${hi.toFixed(d)}`;
 };
 
+/** How the runs were sized: by time (each cell its own size) or one fixed size. */
+function sizingText(r: PartialReport): string {
+  const sizes = r.groups.flatMap((g) => g.cells.map((c) => c.buffers ?? g.buffers ?? NaN)).filter(Number.isFinite);
+  const span = sizes.length ? `${K(Math.min(...sizes))}–${K(Math.max(...sizes))}` : '-';
+  const runS = (r.plan as { run_s?: number }).run_s;
+  return r.plan.buffers === null && runS !== undefined
+    ? `Each cell's runs last about ${runS} s at its own steady rate (sized by untimed runs first): ${span} buffers per run.`
+    : `Runs of ${span} buffers.`;
+}
+
 /** A short summary with figures, command, commit and machine: something to paste into a reply on the proposal. */
 export function summaryText(r: PartialReport): string {
   const faulty = r.groups.filter((g) => g.fault_rate > 0);
@@ -124,7 +136,7 @@ export function summaryText(r: PartialReport): string {
     `${provenance(r)}.`,
     `Settings: ${r.plan.rings.join(' and ')} rings, queue sizes ${r.plan.queue_sizes.join(', ')}, batch budgets ${r.plan.budgets.join(', ')} ` +
       `(driver publish batch = device pop budget), notify ${r.plan.notify.join(', ')}; fault rate ${rates.map(pct).join(', ')} × fault latency ${lats.join(', ')} µs, and no faults. ` +
-      `${r.plan.repeat} paired repeats per group (the three orderings with one seed, back to back), 95 % intervals on the geometric mean of the paired ratios. ` +
+      `${sizingText(r)} ${r.plan.repeat} paired repeats per group (the three orderings with one seed, back to back), 95 % intervals on the geometric mean of the paired ratios. ` +
       `Timed runs without the live checker; every cell also ran checked: ${violationsOf(r)} violations or failed runs.`,
     `- No faults (${clean.length} settings): throughput ratio ${range(clean.map((g) => g.throughput_ratio.mean))} × (wins ${n('wins', clean)}, par ${n('par', clean)}, stops paying ${n('stops paying', clean)}); ` +
       `used entries per buffer ${range(used('partial', clean), 4)} against IN_ORDER's ${range(used('in-order', clean), 4)} and none's ${range(used('none', clean), 4)}.`,

@@ -33,15 +33,19 @@ export interface PartialPlan {
   /** Batch budgets: the driver's publish batch and the device's pop budget, set alike. */
   budgets: number[];
   notify: NotifyMode[];
-  /** Buffers per run at most; fewer where IN_ORDER's stalls would make a run long (see stall_budget_s). */
-  buffers: number;
-  /** Buffers per run at least. */
-  min_buffers: number;
+  /** Buffers per run for every cell (--buffers); null: each cell's runs are sized by time (run_s). */
+  buffers: number | null;
   /**
-   * A group's runs have buffers = stall_budget_s ÷ (fault rate × fault latency) (clamped): IN_ORDER
-   * stalls the queue for about every fault, so this bounds its run to about this many seconds.
+   * Sizing by time: a cell's runs get about run_s seconds' worth of buffers at the cell's own steady
+   * rate, found by untimed sizing runs (min_buffers first, then larger). A run of a fixed size
+   * lasts 2 ms in a fast cell and seconds in IN_ORDER's stalled ones; a 2 ms window measures when
+   * each thread happened to be woken, not the ordering.
    */
-  stall_budget_s: number;
+  run_s: number;
+  /** The first sizing run's buffers, and the fewest buffers a run gets. */
+  min_buffers: number;
+  /** The most buffers a run gets. */
+  max_buffers: number;
   repeat: number;
   checked_repeat: number;
   seed: number;
@@ -49,20 +53,20 @@ export interface PartialPlan {
 
 /**
  * The map: 2 rings × 2 queue sizes × 2 budgets × (no faults + 2 fault rates × 3 latencies) × 3
- * orderings, 3 timed repeats and 1 checked run per cell (672 runs), in wait mode (the mode in which
- * a device interrupts, so interrupts per 1000 buffers mean something). Sized for a shared 2-vCPU
- * machine: runs of 20 000–30 000 buffers; narrow or widen it with the list options.
+ * orderings, 5 timed repeats and 1 checked run per cell (1 008 runs, plus the sizing runs), in wait
+ * mode (the mode in which a device interrupts, so interrupts per 1000 buffers mean something).
+ * Each run lasts about 0.3 s at its cell's steady rate (20 000 to 20 000 000 buffers).
  */
 export const PARTIAL_PLAN: PartialPlan = {
   rings: ['split', 'packed'], fault_rates: [0, 0.01, 0.1], fault_latencies_us: [1, 30, 500],
-  queue_sizes: [64, 256], budgets: [16, 64], notify: ['wait'], buffers: 30_000, min_buffers: 20_000, stall_budget_s: 0.25,
-  repeat: 3, checked_repeat: 1, seed: 1,
+  queue_sizes: [64, 256], budgets: [16, 64], notify: ['wait'], buffers: null, run_s: 0.3, min_buffers: 20_000, max_buffers: 20_000_000,
+  repeat: 5, checked_repeat: 1, seed: 1,
 };
 
 /** A smoke-sized map (seconds): both rings, two fault rates and latencies, one queue size and budget. */
 export const PARTIAL_QUICK_PLAN: PartialPlan = {
   rings: ['split', 'packed'], fault_rates: [0, 0.05], fault_latencies_us: [10, 100],
-  queue_sizes: [64], budgets: [64], notify: ['wait'], buffers: 20_000, min_buffers: 5_000, stall_budget_s: 0.05,
+  queue_sizes: [64], budgets: [64], notify: ['wait'], buffers: null, run_s: 0.05, min_buffers: 2_000, max_buffers: 2_000_000,
   repeat: 2, checked_repeat: 1, seed: 1,
 };
 
@@ -70,6 +74,8 @@ const ORDERS: OrderMode[] = ['partial', 'in-order', 'none'];
 
 export interface OrderCell {
   order: OrderMode;
+  /** Buffers per run (timed and checked alike; absent in older reports, where the group has them). */
+  buffers?: number;
   command: string;
   checked_command: string;
   /** Timed runs (no live checker), in repeat order. */
@@ -96,7 +102,8 @@ export type Verdict = 'wins' | 'par' | 'stops paying';
 export interface PartialGroup {
   ring: RingKind; queue_size: number; budget: number; notify: NotifyMode;
   fault_rate: number; fault_latency_us: number;
-  buffers: number;
+  /** Older reports: one size for the group's runs (now each cell has its own). */
+  buffers?: number;
   cells: OrderCell[];
   /** PARTIAL_ORDER ÷ max(IN_ORDER, none), timed runs. */
   throughput_ratio: RatioCI;
@@ -150,11 +157,29 @@ export function verdictOf(r: RatioCI): Verdict {
   return 'par';
 }
 
-/** Buffers per run for a group: IN_ORDER's stalls (≈ buffers × p × L) bounded by the plan's stall budget. */
-export function groupBuffers(plan: PartialPlan, p: number, latencyUs: number): number {
-  if (p === 0 || latencyUs === 0) return plan.buffers;
-  const n = plan.stall_budget_s / (p * latencyUs * 1e-6);
-  return Math.max(plan.min_buffers, Math.min(plan.buffers, Math.round(n / 1000) * 1000));
+/**
+ * Buffers per run for one cell: a fixed plan.buffers, or about run_s seconds at the cell's steady
+ * rate. `run` does an untimed sizing run of n buffers and returns its steady rate (0 when it
+ * failed) and how long it ran. A short run's rate is start-up, JIT warm-up and the first sleeps,
+ * not the cell's (2 000 buffers of a 3.4 M/s cell ran at 0.03 M/s, in 25 ms), so a cell is sized
+ * only by a run that lasted half of run_s and whose rate is within 25 % of the sizing run before it
+ * (or at max_buffers). Runs grow 2 to 32 times until they last half of run_s, then are run_s long.
+ */
+export async function sizeCell(plan: Pick<PartialPlan, 'buffers' | 'run_s' | 'min_buffers' | 'max_buffers'>,
+  run: (n: number) => Promise<{ rate: number; seconds: number }>): Promise<number> {
+  if (plan.buffers !== null) return plan.buffers;
+  const clamp = (x: number): number => Math.max(plan.min_buffers, Math.min(plan.max_buffers, Math.round(x / 1000) * 1000));
+  let n = plan.min_buffers;
+  let prev = NaN;
+  for (let i = 0; i < 8; i++) {
+    const { rate, seconds } = await run(n);
+    if (!(rate > 0)) return n;
+    const long = seconds >= plan.run_s / 2;
+    if ((long && Math.abs(rate / prev - 1) <= 0.25) || n >= plan.max_buffers) return clamp(rate * plan.run_s);
+    prev = rate;
+    n = long ? clamp(rate * plan.run_s) : clamp(n * Math.max(2, Math.min(32, plan.run_s / Math.max(seconds, 1e-6))));
+  }
+  return n;
 }
 
 const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
@@ -174,34 +199,42 @@ export function commitOf(): string | null {
 export async function runPartial(plan: PartialPlan, onProgress: (done: number, total: number, what: string) => void = () => {}): Promise<PartialReport> {
   const t0 = performance.now();
   const load0 = loadavg().map((x) => Math.round(x * 100) / 100);
-  type G = { ring: RingKind; queue_size: number; budget: number; notify: NotifyMode; fault_rate: number; fault_latency_us: number; buffers: number };
+  type G = { ring: RingKind; queue_size: number; budget: number; notify: NotifyMode; fault_rate: number; fault_latency_us: number };
   const gs: G[] = [];
   for (const ring of plan.rings) for (const queue_size of plan.queue_sizes) for (const budget of plan.budgets) for (const notify of plan.notify)
     for (const fault_rate of plan.fault_rates) for (const fault_latency_us of plan.fault_latencies_us) {
       if (fault_rate === 0 && fault_latency_us !== plan.fault_latencies_us[0]) continue; // latency is moot without faults
-      gs.push({ ring, queue_size, budget, notify, fault_rate, fault_latency_us, buffers: groupBuffers(plan, fault_rate, fault_latency_us) });
+      gs.push({ ring, queue_size, budget, notify, fault_rate, fault_latency_us });
     }
-  const cfgOf = (g: G, order: OrderMode, rep: number): RunConfig => ({
+  const cfgOf = (g: G, order: OrderMode, rep: number, buffers: number): RunConfig => ({
     ...DEFAULT_CONFIG, ring: g.ring, order, queueSize: g.queue_size, publishBatch: g.budget, popBudget: g.budget, notify: g.notify,
-    faultRate: g.fault_rate, faultLatencyUs: g.fault_latency_us, buffers: g.buffers, seed: plan.seed + rep, timeoutS: 600,
+    faultRate: g.fault_rate, faultLatencyUs: g.fault_latency_us, buffers, seed: plan.seed + rep, timeoutS: 600,
   });
   const checkedRepeat = Math.min(plan.checked_repeat, plan.repeat);
   const total = gs.length * ORDERS.length * (plan.repeat + checkedRepeat);
   let done = 0;
   const timed: RunResult[][][] = gs.map(() => ORDERS.map(() => []));
   const checked: RunResult[][][] = gs.map(() => ORDERS.map(() => []));
+  const sizes: number[][] = gs.map(() => ORDERS.map(() => 0));
   const label = (g: G): string => `${g.ring} q=${g.queue_size} budget ${g.budget} p=${g.fault_rate} L=${g.fault_latency_us}µs`;
   for (let rep = 0; rep < plan.repeat; rep++) {
     for (const [gi, g] of gs.entries()) {
       // The three orderings of a repeat run back to back with one seed; the order alternates by repeat.
       const seq = rep % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+      if (rep === 0) for (const oi of seq) {
+        sizes[gi][oi] = await sizeCell(plan, async (n) => {
+          onProgress(done, total, `${label(g)} ${ORDERS[oi]}, sizing (${n} buffers)`);
+          const r = await runThreaded({ ...cfgOf(g, ORDERS[oi], rep, n), check: false });
+          return { rate: r.failure === null ? r.steady_buffers_per_s : 0, seconds: r.elapsed_ms / 1000 };
+        });
+      }
       for (const oi of seq) {
-        onProgress(done++, total, `${label(g)} ${ORDERS[oi]}`);
-        timed[gi][oi].push(await runThreaded({ ...cfgOf(g, ORDERS[oi], rep), check: false }));
+        onProgress(done++, total, `${label(g)} ${ORDERS[oi]} (${sizes[gi][oi]} buffers)`);
+        timed[gi][oi].push(await runThreaded({ ...cfgOf(g, ORDERS[oi], rep, sizes[gi][oi]), check: false }));
       }
       if (rep < checkedRepeat) for (const oi of seq) {
-        onProgress(done++, total, `${label(g)} ${ORDERS[oi]}, checked`);
-        checked[gi][oi].push(await runThreaded({ ...cfgOf(g, ORDERS[oi], rep), check: true }));
+        onProgress(done++, total, `${label(g)} ${ORDERS[oi]} (${sizes[gi][oi]} buffers), checked`);
+        checked[gi][oi].push(await runThreaded({ ...cfgOf(g, ORDERS[oi], rep, sizes[gi][oi]), check: true }));
       }
     }
   }
@@ -209,9 +242,9 @@ export async function runPartial(plan: PartialPlan, onProgress: (done: number, t
   const groups: PartialGroup[] = gs.map((g, gi) => {
     const cells: OrderCell[] = ORDERS.map((order, oi) => {
       const rs = timed[gi][oi], cs = checked[gi][oi];
-      const cfg = cfgOf(g, order, 0);
+      const cfg = cfgOf(g, order, 0, sizes[gi][oi]);
       return {
-        order, command: commandOf({ ...cfg, check: false }), checked_command: commandOf(cfg),
+        order, buffers: sizes[gi][oi], command: commandOf({ ...cfg, check: false }), checked_command: commandOf(cfg),
         buffers_per_s: rs.map((r) => r.steady_buffers_per_s), p99_us: rs.map((r) => r.latency_us.p99),
         used_entries_per_buffer: med(rs.map((r) => r.used_entries_per_buffer)), interrupts_per_1000: med(rs.map((r) => r.interrupts_per_1000)),
         kicks_per_1000: med(rs.map((r) => r.kicks_per_1000)), stall_ms: med(rs.map((r) => r.stall_ms)),

@@ -108,7 +108,8 @@ export function benchCommand(): Command {
     .option('--quick', 'a CI-sized subset (under a minute)')
     .option('--repeat <n>', 'runs per cell (medians and min–max are reported)', intArg('--repeat', 1, 100))
     .option('--checked-repeat <n>', 'checked runs per cell (timed runs go without the live checker; these, same configuration and seed, give the verdict)', intArg('--checked-repeat', 1, 100))
-    .option('--buffers <n>', 'buffers per run', intArg('--buffers', 1000, Number.MAX_SAFE_INTEGER))
+    .option('--buffers <n>', 'buffers per run (--question partial: one size for every cell instead of sizing each by --run-s)', intArg('--buffers', 1000, Number.MAX_SAFE_INTEGER))
+    .option('--run-s <s>', '--question partial: seconds each run lasts at its cell\'s steady rate (runs are sized by untimed runs first; default 0.3, --quick 0.05)', floatArg('--run-s', 0.001, 3600))
     .option('--peer-messages <n>', 'messages per peer run (ping-pong: a twentieth as many round trips)', intArg('--peer-messages', 1000, Number.MAX_SAFE_INTEGER))
     .option('--seed <n>', 'seed (run k of a cell uses seed + k)', intArg('--seed', 0, 0xffffffff), 1)
     .option('--json', 'print the whole report as JSON')
@@ -130,6 +131,7 @@ export function benchCommand(): Command {
     .action(async (o: BenchOptions) => {
       if (o.question === 'partial') return partialAction(o);
       if (o.budgets) throw new UsageError('--budgets: only with --question partial (the matrix runs the default batch budget)');
+      if (o.runS !== undefined) throw new UsageError('--run-s: only with --question partial (the matrix runs --buffers per run)');
       if (o.from !== undefined) {
         const r = readReport(o.from);
         await checkOutputs({ ...o, out: '' });
@@ -171,7 +173,7 @@ export function benchCommand(): Command {
 }
 
 interface BenchOptions {
-  question?: 'partial'; budgets?: number[];
+  question?: 'partial'; budgets?: number[]; runS?: number;
   quick: boolean; quiet: boolean; repeat?: number; checkedRepeat?: number; buffers?: number; peerMessages?: number; seed: number; json: boolean; out: string; chart: string[]; from?: string;
   rings?: BenchPlan['rings']; orders?: BenchPlan['orders']; faultRates?: number[]; faultLatenciesUs?: number[]; queueSizes?: number[]; notify?: BenchPlan['notify'];
 }
@@ -237,7 +239,11 @@ function partialPlanOf(o: BenchOptions): PartialPlan {
   const plan: PartialPlan = { ...(o.quick ? PARTIAL_QUICK_PLAN : PARTIAL_PLAN), seed: o.seed };
   if (o.repeat !== undefined) plan.repeat = o.repeat;
   if (o.checkedRepeat !== undefined) plan.checked_repeat = o.checkedRepeat;
-  if (o.buffers !== undefined) { plan.buffers = o.buffers; plan.min_buffers = Math.min(plan.min_buffers, o.buffers); }
+  if (o.buffers !== undefined) plan.buffers = o.buffers;
+  if (o.runS !== undefined) {
+    if (o.buffers !== undefined) throw new UsageError('--run-s: runs are sized by time or by --buffers, not both');
+    plan.run_s = o.runS;
+  }
   if (o.rings) plan.rings = o.rings;
   if (o.faultRates) plan.fault_rates = [...o.faultRates].sort((a, b) => a - b);
   if (o.faultLatenciesUs) plan.fault_latencies_us = [...o.faultLatenciesUs].sort((a, b) => a - b);
@@ -245,7 +251,7 @@ function partialPlanOf(o: BenchOptions): PartialPlan {
   if (o.budgets) plan.budgets = o.budgets;
   if (o.notify) plan.notify = o.notify;
   for (const ring of plan.rings) for (const queueSize of plan.queue_sizes) for (const b of plan.budgets) {
-    try { validateConfig({ ...DEFAULT_CONFIG, ring, queueSize, publishBatch: b, popBudget: b, buffers: plan.buffers }, 'cli'); } catch (e) { throw new UsageError(`--queue-sizes / --budgets: ${(e as Error).message} (ring ${ring})`); }
+    try { validateConfig({ ...DEFAULT_CONFIG, ring, queueSize, publishBatch: b, popBudget: b, buffers: plan.buffers ?? plan.min_buffers }, 'cli'); } catch (e) { throw new UsageError(`--queue-sizes / --budgets: ${(e as Error).message} (ring ${ring})`); }
   }
   return plan;
 }
