@@ -115,6 +115,23 @@ describe('lost wake-ups are the ring\'s, never the scheduler\'s', () => {
   });
 });
 
+describe('a side that dies leaves its last events to the checker', () => {
+  it('a device that writes a used entry with a bad length and dies before used.idx: the death and the USED_BAD_LEN both reported', async () => {
+    // The driver never sees the entry (used.idx is never stored), so only the checker's read of the
+    // device's log can name it; the checker thread must read the log to its end after the death.
+    // It reads nothing while the run lasts (idle: as one starved of CPU at nice 19 on a busy machine).
+    const device = new URL('./fixtures/modules/dies-after-bad-used-device.mjs', import.meta.url).pathname;
+    const r = await runThreaded({ ...DEFAULT_CONFIG, deviceModule: device, buffers: 100_000, faultRate: 0, stallTimeoutMs: 20_000,
+      testHooks: { side: 'checker', fault: 'idle', afterBuffers: 0 } });
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ side: 'device', message: expect.stringContaining('device dies after used entry 999') });
+    const bad = r.violations.find((v) => v.rule === 'USED_BAD_LEN');
+    expect(bad, JSON.stringify(r.violations)).toBeDefined();
+    expect(bad!.message).toMatch(/^used len 1048576 exceeds writable capacity \d+ of id \d+$/);
+    expect(bad!.entry).toBe(999);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('an interrupted run whose checker cannot answer is still ABORTED (its missing summary is no second failure)', async () => {
     const ac = new AbortController();

@@ -40,7 +40,7 @@ export interface CheckerThreadInit {
   /** Drain at least this often (ms). */
   intervalMs: number;
   /** Test-only (cfg.testHooks with side 'checker'): misbehave after this many checked used entries. */
-  testFault?: { fault: 'throw' | 'exit' | 'hang'; after: number; exitCode?: number } | null;
+  testFault?: { fault: 'throw' | 'exit' | 'hang' | 'idle'; after: number; exitCode?: number } | null;
 }
 
 export const newCheckerControl = (): SharedArrayBuffer => new SharedArrayBuffer(CK_WORDS * 4);
@@ -61,8 +61,13 @@ export function checkerWorkerMain(): void {
     // The sides are done: the last drain should not wait for idle CPU on a loaded machine. Only a
     // privileged process may raise a thread's priority again; otherwise it drains at nice N.
     if (finishing && init.nice > 0 && !restored) { restored = true; try { setPriority(0, 0); } catch { /* not allowed */ } }
+    if (tf?.fault === 'idle' && !finishing && live.checker.usedEntries >= tf.after) {
+      // Test hook: reads nothing more until the run ends (a checker starved of CPU, deterministically).
+      Atomics.wait(ck, CK_FINISH, 0, init.intervalMs);
+      continue;
+    }
     live.drain();
-    if (tf && live.checker.usedEntries >= tf.after) {
+    if (tf && tf.fault !== 'idle' && live.checker.usedEntries >= tf.after) {
       if (tf.fault === 'throw') throw new Error('test hook: checker thread throws');
       if (tf.fault === 'exit') process.exit(tf.exitCode ?? 1);
       for (;;) { /* test hook: hang, deaf to FINISH */ }
@@ -108,12 +113,11 @@ export class CheckerThread {
 
   /**
    * Last drain and summary. `completed`: every buffer was reclaimed (lost buffers are then a
-   * violation); otherwise the run failed or was interrupted and the backlog is not drained (a
-   * checker at nice 19 on a busy machine could take seconds over it).
+   * violation). `drain`: read what is left in the logs first; otherwise the backlog is abandoned.
    */
-  async finish(completed: boolean, timeoutMs: number): Promise<CheckerSummary> {
+  async finish(completed: boolean, timeoutMs: number, drain = completed): Promise<CheckerSummary> {
     Atomics.store(this.ck, CK_COMPLETE, completed ? 1 : 0);
-    Atomics.store(this.ck, CK_ABANDON, completed ? 0 : 1);
+    Atomics.store(this.ck, CK_ABANDON, drain ? 0 : 1);
     Atomics.store(this.ck, CK_FINISH, 1);
     Atomics.notify(this.ck, CK_FINISH);
     let timer: NodeJS.Timeout | undefined;

@@ -209,9 +209,9 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
   let checkerThread: CheckerThread | null = null;
   if (cfg.check && !trace) {
     const ck = newCheckerControl();
-    const th = cfg.testHooks?.side === 'checker' && cfg.testHooks.fault !== 'idle' ? cfg.testHooks : null;
+    const th = cfg.testHooks?.side === 'checker' ? cfg.testHooks : null;
     const data: CheckerThreadInit = { opts: checkerOpts, driverLog: shared.driverLog, deviceLog: shared.deviceLog, ck, nice: cfg.checkerNice, intervalMs: 2,
-      testFault: th ? { fault: th.fault as 'throw' | 'exit' | 'hang', after: th.afterBuffers, exitCode: th.exitCode } : null };
+      testFault: th ? { fault: th.fault, after: th.afterBuffers, exitCode: th.exitCode } : null };
     checkerThread = new CheckerThread(new Worker(workerPath('checker'), { workerData: data }), ck);
   }
   const drain = (): void => { live?.drain(); };
@@ -340,7 +340,13 @@ export async function runThreaded(config: Partial<RunConfig> = {}, hooks: RunHoo
   const completed = messages.driver?.type === 'done' && messages.device?.type === 'done' && !aborted && !harnessFailure && D[D_RECLAIMED] === cfg.buffers;
   let checker: CheckerSummary | null = live ? live.summary(completed) : null;
   if (checkerThread) {
-    try { checker = await checkerThread.finish(completed, completed ? Math.max(CHECKER_FINISH_MS, stallMs) : CHECKER_ABANDON_MS); } catch (e) {
+    // A side that failed (its own typed error, or its worker died) left its events up to the
+    // failure in the logs, and they may name the cause (a used entry with a bad length written
+    // just before a trap): the checker reads them too, as the in-process checker does. An
+    // interrupted, stalled or timed-out run's backlog is abandoned (a checker at nice 19 on a busy
+    // machine could take seconds over a full log).
+    const drainLeft = completed || (firstFailure !== null && !aborted && harnessFailure === null);
+    try { checker = await checkerThread.finish(completed, drainLeft ? Math.max(CHECKER_FINISH_MS, stallMs) : CHECKER_ABANDON_MS, drainLeft); } catch (e) {
       // An interrupted run's checker may still be starting (a loaded machine): no summary is then
       // the interruption's consequence, not a second failure that would hide it.
       if (!aborted) harnessFailure ??= { code: 'CHECKER_DIED', message: `live checker: ${(e as Error).message}` };
