@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { decisiveGroups, pairedRatios, partialGroups, runBench, targets, type BenchPlan } from '../src/bench/matrix.js';
 import { formatBench, formatDecisive } from '../src/cli/bench.js';
 import { tinyReport } from './helpers/bench-report.js';
@@ -57,6 +58,21 @@ describe('vqlab bench machinery', () => {
     expect(to.length).toBe(t.length);
     expect(to.some((x) => x.value.includes('paired'))).toBe(false);
     expect(to.map((x) => x.met)).toEqual(t.map((x) => x.met));
+  });
+  it('runs both ordering features together (vqlab bench --orders in-order+partial), as run and stress take them', () => {
+    const bin = new URL('../bin/vqlab.js', import.meta.url).pathname;
+    const r = spawnSync('node', [bin, 'bench', '--rings', 'split', '--orders', 'in-order+partial,none', '--fault-rates', '0.05', '--fault-latencies-us', '20',
+      '--queue-sizes', '64', '--notify', 'poll', '--repeat', '1', '--buffers', '3000', '--peer-messages', '5000', '--json', '--quiet'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout) as { cells: { label: string; command: string; violations: number; config: { order: string } }[] };
+    const both = rep.cells.find((c) => c.config.order === 'in-order,partial')!;
+    expect(both.label).toMatch(/^split in-order,partial p=0.05/);
+    expect(both.command).toMatch(/--order in-order,partial /);
+    expect(both.violations).toBe(0);
+    expect(rep.cells.some((c) => c.config.order === 'none')).toBe(true);
+    const bad = spawnSync('node', [bin, 'bench', '--orders', 'in-order+none'], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--orders/);
   });
   it('shows the groups that decide the PARTIAL_ORDER verdict checked and unchecked side by side', () => {
     const r = tinyReport();

@@ -34,8 +34,8 @@ export interface ChartRow {
   used_per_buffer: number;
 }
 
-const ORDER_LABEL: Record<string, string> = { none: 'none', 'in-order': 'IN_ORDER', partial: 'PARTIAL_ORDER' };
-const ORDER_DOMAIN = ['none', 'IN_ORDER', 'PARTIAL_ORDER'];
+const ORDER_LABEL: Record<string, string> = { none: 'none', 'in-order': 'IN_ORDER', partial: 'PARTIAL_ORDER', 'in-order,partial': 'IN_ORDER+PARTIAL_ORDER' };
+const ORDER_DOMAIN = ['none', 'IN_ORDER', 'PARTIAL_ORDER', 'IN_ORDER+PARTIAL_ORDER'];
 
 const settingOf = (c: CellResult, latency: number | undefined): string =>
   `q=${c.config.queueSize} ${c.config.notify}${latency === undefined ? '' : ` L=${latency}µs`}`;
@@ -88,7 +88,7 @@ export function chartSpec(kind: ChartKind, rows: ChartRow[], subtitle = ''): Top
     field: 'x', type: 'quantitative', title: 'fault rate', scale: { domain: [-0.4, rates.length - 0.6], nice: false, zero: false },
     axis: { values: rates.map((_, i) => i), labelExpr: `${JSON.stringify(rates)}[round(datum.value)]`, grid: false },
   } as const;
-  const color = { field: 'order', type: 'nominal', title: 'order', scale: { domain: ORDER_DOMAIN, range: ['#7f7f7f', '#1f77b4', '#d62728'] } } as const;
+  const color = { field: 'order', type: 'nominal', title: 'order', scale: { domain: ORDER_DOMAIN, range: ['#7f7f7f', '#1f77b4', '#d62728', '#2ca02c'] } } as const;
   const y = kind === 'throughput'
     ? { field: 'mbps', type: 'quantitative', title: 'M buffers/s', scale: { zero: true } } as const
     : kind === 'p99'

@@ -7,12 +7,13 @@ import { cpus } from 'node:os';
 import { DEFAULT_CONFIG, type RunConfig } from '../harness/config.js';
 import { runThreaded, type RunResult } from '../harness/run.js';
 import { runPeer, type PeerResult } from './peers.js';
-import type { OrderMode, RingKind } from '../spec/features.js';
+import type { OrderMode, OrderSpec, RingKind } from '../spec/features.js';
 import type { NotifyMode } from '../memory/doorbell.js';
 
 export interface BenchPlan {
   rings: RingKind[];
-  orders: OrderMode[];
+  /** Orderings; 'in-order,partial' negotiates both features (IN_ORDER rules, FLUSH defined). */
+  orders: OrderSpec[];
   faultRates: number[];
   faultLatenciesUs: number[];
   queueSizes: number[];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { decisiveGroups, FULL_PLAN, partialGroups, QUICK_PLAN, runBench, targets, timingText, type BenchPlan, type BenchReport } from '../bench/matrix.js';
 import { DEFAULT_CONFIG, validateConfig } from '../harness/config.js';
 import { benchCharts, benchHtml, chartPaths, CHART_KINDS, ChartsUnavailableError, loadChartLibs } from '../bench/charts.js';
-import { checkWritable, choice, EXIT_VIOLATION, floatArg, fromJsonKeys, intArg, listArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
+import { checkWritable, choice, EXIT_VIOLATION, floatArg, fromJsonKeys, intArg, listArg, orderArg, printJson, showProgress, table, toJsonKeys, UsageError } from './common.js';
 import { checkFormat, formatStamp } from '../version.js';
 import { PARTIAL_PLAN, PARTIAL_QUICK_PLAN, runPartial, type PartialPlan, type PartialReport } from '../bench/partial.js';
 import { formatPartial, PARTIAL_CHART_KINDS, partialChartPaths, partialCharts, partialHtml } from '../bench/partial-report.js';
@@ -122,7 +122,7 @@ export function benchCommand(): Command {
     .addOption(new Option('--question <name>', 'a named profile answering one question instead of the matrix: partial = where PARTIAL_ORDER pays (ratio heat maps over fault rate × latency × queue size × batch budget)').choices(['partial']))
     .option('--budgets <list>', '--question partial: only these batch budgets (driver publish batch = device pop budget), e.g. 16,64', listArg('--budgets', intArg('--budgets', 1, 65536)))
     .option('--rings <list>', 'only these rings: split,packed', listArg('--rings', choice('--rings', ['split', 'packed'] as const)))
-    .option('--orders <list>', 'only these orderings: none,in-order,partial (the PARTIAL_ORDER targets need all three)', listArg('--orders', choice('--orders', ['none', 'in-order', 'partial'] as const)))
+    .option('--orders <list>', 'only these orderings: none,in-order,partial,in-order+partial (+ joins both features: IN_ORDER rules, FLUSH defined; the PARTIAL_ORDER targets need none, in-order and partial)', listArg('--orders', orderArg('--orders items', '+')))
     .option('--fault-rates <list>', 'only these fault rates, e.g. 0,0.001', listArg('--fault-rates', floatArg('--fault-rates', 0, 1)))
     .option('--fault-latencies-us <list>', 'only these fault latencies (µs), e.g. 10', listArg('--fault-latencies-us', floatArg('--fault-latencies-us', 0, 10_000_000)))
     .option('--queue-sizes <list>', 'only these queue sizes, e.g. 256', listArg('--queue-sizes', intArg('--queue-sizes', 1, 32768)))
