@@ -35,6 +35,8 @@ export class VirtioDriver implements Side {
   private readonly availTime: Float64Array;
   private readonly added: Uint16Array;
   private readonly addedWeight: Uint16Array;
+  /** Every buffer this driver adds weighs 1 (ring.unitWeights): the tracker then reads no weights. */
+  private readonly unitWeights: boolean;
   /** Guest memory as words for the data checks (null: a modelled memory, every access through mem). */
   private readonly words: Int32Array | null;
   private made = 0;
@@ -59,6 +61,7 @@ export class VirtioDriver implements Side {
     this.availTime = new Float64Array(maxId);
     this.added = new Uint16Array(queueSize);
     this.addedWeight = new Uint16Array(queueSize);
+    this.unitWeights = ring.unitWeights(cfg.readable, cfg.writable);
     this.words = directWords(mem);
     this.marks = new ProgressMarks(cfg.buffers);
   }
@@ -96,7 +99,7 @@ export class VirtioDriver implements Side {
     const added = this.added;
     const n = room > 0 ? ring.addMany(room, cfg.readable, cfg.writable, added, this.addedWeight) : 0;
     if (n === 0) return this.reclaim();
-    const seq0 = tr.makeAvailableMany(added, 0, n, this.addedWeight, null, capacity);
+    const seq0 = tr.makeAvailableMany(added, 0, n, this.unitWeights ? null : this.addedWeight, null, capacity);
     if (fill) for (let i = 0; i < n; i++) this.fillReadable(added[i], (seq0 + i) >>> 0);
     // Avail events: one record per run of consecutive ids, ascending (both rings hand ids out
     // next-fit, src/ring/ids.ts) or descending (a driver with a LIFO pool of ids hands a reclaimed

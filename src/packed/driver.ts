@@ -93,6 +93,9 @@ export class PackedDriverRing implements DriverRing {
 
   weightOf(id: number): number { return this.slotsOf[id]; }
 
+  /** Packed: a buffer takes one descriptor slot per segment, one in all through an indirect table (2.8.6, 2.8.7). */
+  unitWeights(nRead: number, nWrite: number): boolean { return nRead + nWrite === 1 || this.viaIndirect(nRead + nWrite); }
+
   segmentAddr(id: number, k: number): number {
     return this.guest.poolBase + id * this.guest.bufferStride + k * this.guest.segmentStride;
   }
@@ -186,7 +189,6 @@ export class PackedDriverRing implements DriverRing {
       this.put(this.segmentAddr(id, 0), bytes, id, flags);
       slotsOf[id] = 1;
       ids[i] = id;
-      weights[i] = 1;
     }
     this.numFree -= count;
     this.addedSinceKick += count;

@@ -15,10 +15,13 @@ export interface DriverRing {
   add(nRead: number, nWrite: number): number;
   /**
    * Add up to `max` buffers of the same shape while they fit (as add() one after another): their
-   * ids go to ids[0..], their weights (weightOf) to weights[0..]; returns how many. The driver's
+   * ids go to ids[0..], their weights (weightOf) to weights[0..] unless unitWeights() says every
+   * buffer of that shape weighs 1 (weights is then left as it was); returns how many. The driver's
    * batch path: one call per publish round, so the per-buffer loop lives inside the ring.
    */
   addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number;
+  /** Every buffer of this shape takes one ring slot (its weight is 1): then addMany writes no weights. */
+  unitWeights(nRead: number, nWrite: number): boolean;
   /** Ring slots the buffer with this id occupies (split: 1 used-ring entry; packed: descriptors). */
   weightOf(id: number): number;
   /** Publish everything added since the last publish (the spec's write barrier + index / flags store). */

@@ -115,6 +115,9 @@ export class SplitDriverRing implements DriverRing {
 
   weightOf(_id: number): number { return 1; }
 
+  /** Split: a buffer is one used-ring entry, whatever its chain (2.7.8). */
+  unitWeights(_nRead: number, _nWrite: number): boolean { return true; }
+
   segmentAddr(id: number, k: number): number {
     return this.poolBase + id * this.bufferStride + k * this.segmentStride;
   }
@@ -129,14 +132,11 @@ export class SplitDriverRing implements DriverRing {
     return this.oneId[0];
   }
 
-  addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, weights: Uint16Array): number {
+  addMany(max: number, nRead: number, nWrite: number, ids: Uint16Array, _weights: Uint16Array): number {
     const segments = nRead + nWrite;
     if (segments !== 1 || this.viaIndirect(segments)) {
       let n = 0;
-      while (n < max && this.canAdd(segments)) {
-        ids[n] = this.addChain(nRead, segments);
-        weights[n++] = 1;
-      }
+      while (n < max && this.canAdd(segments)) ids[n++] = this.addChain(nRead, segments);
       return n;
     }
     // The common buffer, one direct descriptor each: add() unrolled, the avail index in a local
@@ -170,7 +170,6 @@ export class SplitDriverRing implements DriverRing {
       }
       availIdx = (availIdx + 1) & 0xffff;
       ids[i] = head;
-      weights[i] = 1;
     }
     this.availIdx = availIdx;
     return n;
