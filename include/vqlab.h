@@ -181,4 +181,26 @@ static inline int vqlab_need_event(uint16_t event_idx, uint16_t new_idx, uint16_
 static inline void vqlab_log_str(const char *s) { uint32_t n = 0; while (s[n]) n++; vqlab_log(s, n); }
 static inline void *vqlab_ptr(uint64_t addr) { return (void *)(uintptr_t)addr; }
 
+/* The buffer pool vqlab lays out for a driver (pool_base, buffer_stride, segment_stride): segment k
+ * of the buffer in slot `slot`, and a driver's data patterns over it, segment after segment (the
+ * word numbering continues from one segment to the next, as vqlab's own driver numbers it). */
+static inline uint32_t vqlab_segment_addr(const struct vqlab_config *c, uint32_t slot, uint32_t k) {
+  return c->pool_base + slot * c->buffer_stride + k * c->segment_stride;
+}
+/* Driver: write buffer `seq`'s pattern into the readable segments of slot `slot`. */
+static inline void vqlab_fill_readable(const struct vqlab_config *c, uint32_t slot, uint32_t seq) {
+  for (uint32_t k = 0, word = 0; k < c->readable; k++, word += (c->segment_bytes + 3) / 4)
+    vqlab_fill(vqlab_segment_addr(c, slot, k), c->segment_bytes, seq, c->salt_out, word);
+}
+/* Driver: does slot `slot` hold buffer `seq`'s pattern in its first `len` writable bytes? */
+static inline int vqlab_check_writable(const struct vqlab_config *c, uint32_t slot, uint32_t seq, uint32_t len) {
+  uint32_t left = len, word = 0;
+  for (uint32_t k = 0; k < c->writable && left > 0; k++, word += (c->segment_bytes + 3) / 4) {
+    uint32_t m = left < c->segment_bytes ? left : c->segment_bytes;
+    if (!vqlab_check(vqlab_segment_addr(c, slot, c->readable + k), m, seq, c->salt_in, word)) return 0;
+    left -= m;
+  }
+  return 1;
+}
+
 #endif /* VQLAB_H */

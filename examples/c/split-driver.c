@@ -79,14 +79,12 @@ static void set_interrupts(int on) {
 
 VQLAB_EXPORT(vqlab_start) void vqlab_start(void) { set_interrupts(0); }
 
-static uint32_t seg_addr(uint32_t head, uint32_t k) { return c.pool_base + head * c.buffer_stride + k * c.segment_stride; }
-
 /* Add one buffer: take `segments` descriptors, chain them, fill the readable pattern. */
 static void add_one(void) {
   uint32_t head = free_head, i = head;
   for (uint32_t k = 0; k < c.segments; k++) {
     volatile struct vq_desc *d = &desc[i];
-    d->addr = seg_addr(head, k);
+    d->addr = vqlab_segment_addr(&c, head, k);
     d->len = c.segment_bytes;
     uint16_t flags = k < c.readable ? 0 : VIRTQ_DESC_F_WRITE;
     uint32_t nx = free_next[i];
@@ -97,9 +95,7 @@ static void add_one(void) {
   }
   free_count -= c.segments;
   uint32_t s = next_seq++;
-  if (c.verify_data)
-    for (uint32_t k = 0, word = 0; k < c.readable; k++, word += (c.segment_bytes + 3) / 4)
-      vqlab_fill(seg_addr(head, k), c.segment_bytes, s, c.salt_out, word);
+  if (c.verify_data) vqlab_fill_readable(&c, head, s);
   order_head[s & (WINDOW - 1)] = (uint16_t)head;
   order_done[s & (WINDOW - 1)] = 0;
   seq_of[head] = s;
@@ -111,14 +107,7 @@ static void add_one(void) {
 
 /* Buffer `head` (seq s) is back: check the device's pattern in its first `len` writable bytes, free its chain. */
 static void complete(uint32_t head, uint32_t s, uint32_t len) {
-  if (c.verify_data) {
-    uint32_t left = len, word = 0;
-    for (uint32_t k = 0; k < c.writable && left > 0; k++, word += (c.segment_bytes + 3) / 4) {
-      uint32_t m = left < c.segment_bytes ? left : c.segment_bytes;
-      if (!vqlab_check(seg_addr(head, c.readable + k), m, s, c.salt_in, word)) { vqlab_report_driver_corrupt(head, s); break; }
-      left -= m;
-    }
-  }
+  if (c.verify_data && !vqlab_check_writable(&c, head, s, len)) vqlab_report_driver_corrupt(head, s);
   /* Free the chain: it is the one add_one built (we follow our own list, not the ring's copy). */
   uint32_t i = head;
   for (uint32_t k = 1; k < c.segments; k++) i = free_next[i];

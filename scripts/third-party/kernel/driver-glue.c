@@ -189,8 +189,6 @@ VQLAB_EXPORT(vqlab_init) int32_t vqlab_init(const struct vqlab_config *cfg) {
 /* Busy until the first sleep: no used buffer notifications. */
 VQLAB_EXPORT(vqlab_start) void vqlab_start(void) { virtqueue_disable_cb(vq); }
 
-static uint32_t seg_addr(uint32_t id, uint32_t k) { return c.pool_base + id * c.buffer_stride + k * c.segment_stride; }
-
 /* One buffer: `readable` device-readable then `writable` device-writable segments over the pool
  * slot of the id the kernel will use, one scatterlist each, through virtqueue_add_sgs. */
 static struct scatterlist sg_store[MAX_SEGMENTS];
@@ -205,12 +203,10 @@ static int add_one(void) {
   if (id >= ids) fail("kernel-driver: free_head out of range");
   uint32_t s = (uint32_t)made;
   for (uint32_t k = 0; k < c.segments; k++) {
-    sg_init_one(&sg_store[k], vqlab_ptr(seg_addr(id, k)), c.segment_bytes);
+    sg_init_one(&sg_store[k], vqlab_ptr(vqlab_segment_addr(&c, id, k)), c.segment_bytes);
     sgs[k] = &sg_store[k];
   }
-  if (c.verify_data)
-    for (uint32_t k = 0, word = 0; k < c.readable; k++, word += (c.segment_bytes + 3) / 4)
-      vqlab_fill(seg_addr(id, k), c.segment_bytes, s, c.salt_out, word);
+  if (c.verify_data) vqlab_fill_readable(&c, id, s);
   seq_of[id] = s;
   made++;
   /* Checker events before the kernel's own publishing store (avail.idx / the head's flags). */
@@ -228,14 +224,7 @@ static int add_one(void) {
 /* Buffer `id` is back with `len` bytes written: check the device's pattern, report the reclaim. */
 static void complete(uint32_t id, uint32_t len) {
   uint32_t s = seq_of[id];
-  if (c.verify_data) {
-    uint32_t left = len, word = 0;
-    for (uint32_t k = 0; k < c.writable && left > 0; k++, word += (c.segment_bytes + 3) / 4) {
-      uint32_t m = left < c.segment_bytes ? left : c.segment_bytes;
-      if (!vqlab_check(seg_addr(id, c.readable + k), m, s, c.salt_in, word)) { vqlab_report_driver_corrupt(id, s); break; }
-      left -= m;
-    }
-  }
+  if (c.verify_data && !vqlab_check_writable(&c, id, s, len)) vqlab_report_driver_corrupt(id, s);
   reclaimed++;
   vqlab_report_reclaim(id, 1, (double)reclaimed);
 }
